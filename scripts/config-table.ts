@@ -1,0 +1,3 @@
+import { renderConfigTable } from '../src/config-table.js'
+
+process.stdout.write(`${renderConfigTable()}\n`)
