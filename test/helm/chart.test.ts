@@ -203,3 +203,15 @@ test('helm test pod curls /health; NOTES explain port-forward, /docs and /health
   t.match(notes, /\/docs/)
   t.match(notes, /curl -fsS http:\/\/127\.0\.0\.1:3000\/health/)
 })
+
+test('the chart README documents every value and render-time check', async (t) => {
+  const readme = read(join(chartDir, 'README.md'))
+  const table = readme.slice(readme.indexOf('## Values'))
+  for (const key of Object.keys(values)) t.match(table, new RegExp('`' + key + '[.`]'), `${key} is in the values table`)
+  for (const section of ['autoscaling', 'podDisruptionBudget', 'scheduledSync', 'serviceAccount']) {
+    for (const key of Object.keys(values[section])) t.match(table, `\`${section}.${key}`, `${section}.${key} is in the values table`)
+  }
+  const fails = [...template('_helpers.tpl').matchAll(/fail /g)].length
+  t.equal(fails, 6, 'six render-time checks, each in the README table')
+  t.equal([...readme.slice(readme.indexOf('## Checks at render time'), readme.indexOf('## Values')).matchAll(/^\| (?!Condition|---)/gm)].length, fails)
+})
