@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-
 # Build: full dependency tree, TypeScript compiled to dist/ (tsconfig.build.json).
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
