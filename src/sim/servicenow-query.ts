@@ -73,6 +73,9 @@ const SMALL_NUMBER = /^-?\d{1,15}(\.\d+)?$/
 
 function compare (a: string, b: string): number {
   if (SMALL_NUMBER.test(a) && SMALL_NUMBER.test(b)) return Number(a) - Number(b)
+  const la = lower(a)
+  const lb = lower(b)
+  if (la !== lb) return la < lb ? -1 : 1
   return a < b ? -1 : a > b ? 1 : 0
 }
 
