@@ -1,11 +1,12 @@
 import { test } from 'tap'
 import { existsSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { join, posix } from 'node:path'
 import { ConfigSchema } from '../../src/config.js'
 
 // No Docker engine runs the build here, so the Dockerfile is read statically: stages,
 // base image, user, commands, and that everything it copies exists or is built.
-const root = new URL('../../', import.meta.url).pathname
+const root = fileURLToPath(new URL('../../', import.meta.url))
 const read = (rel: string) => readFileSync(join(root, rel), 'utf8')
 
 interface Instruction { op: string, args: string, line: number }

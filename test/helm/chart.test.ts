@@ -1,11 +1,12 @@
 import { test } from 'tap'
 import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { join, relative } from 'node:path'
 import { parse } from 'yaml'
 import { ConfigSchema, FILE_SETTINGS, SECRET_SETTINGS, loadConfig } from '../../src/config.js'
 import { firstAction, hasPath, parseSkeleton, valuesReferences } from './template-scan.js'
 
-const root = new URL('../../', import.meta.url).pathname
+const root = fileURLToPath(new URL('../../', import.meta.url))
 const chartDir = join(root, 'helm/qualys-servicenow-sync')
 const templatesDir = join(chartDir, 'templates')
 

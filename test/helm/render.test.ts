@@ -1,11 +1,12 @@
 import { test } from 'tap'
 import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
 
 // Renders the chart when a helm binary is at hand (PATH or HELM_BIN); the static checks
 // in chart.test.ts run everywhere, these only where helm is installed.
-const chartDir = join(new URL('../../', import.meta.url).pathname, 'helm/qualys-servicenow-sync')
+const chartDir = join(fileURLToPath(new URL('../../', import.meta.url)), 'helm/qualys-servicenow-sync')
 const helmBin = process.env.HELM_BIN ?? 'helm'
 const probe = spawnSync(helmBin, ['version', '--short'], { encoding: 'utf8' })
 const skip = probe.error !== undefined || probe.status !== 0 ? `no helm binary (${helmBin}); set HELM_BIN to run` : false
