@@ -97,10 +97,9 @@ function sameValue (profile: PoamProfile, column: string, before: string, after:
   return before === after
 }
 
-function diff (profile: PoamProfile, rendered: Record<string, string>, fields: Record<string, string>, keep: ReadonlySet<string>): FieldChange[] {
+function diff (profile: PoamProfile, rendered: Record<string, string>, fields: Record<string, string>): FieldChange[] {
   const changes: FieldChange[] = []
   for (const [field, after] of Object.entries(rendered)) {
-    if (keep.has(field)) continue
     const before = fields[field] ?? ''
     if (!sameValue(profile, field, before, after)) changes.push({ field, before, after })
   }
@@ -131,8 +130,8 @@ export function plan (desired: Map<string, DesiredRecord> | Iterable<DesiredReco
     const noop = (reason: PlanReason): PlanAction => ({ ...on, kind: 'noop', reason, payload: {}, changes: [] })
 
     // The original detection date never moves once a record has one: the clock keeps running.
+    // Rendering with the kept date makes the column (and the due date) agree with the record.
     const keptOriginal = originalColumn === undefined ? undefined : datePart(record.fields[originalColumn])
-    const keep = new Set(keptOriginal === undefined || originalColumn === undefined ? [] : [originalColumn])
     const render = (overrides: Partial<PoamItem>): Record<string, string> => {
       const original = overrides.originalDetectionDate ?? keptOriginal ?? d.item.originalDetectionDate
       const supersedes = supersededCorrelationId(overrides.correlationId ?? correlationId)
@@ -153,7 +152,7 @@ export function plan (desired: Map<string, DesiredRecord> | Iterable<DesiredReco
       if (!isNewerEvidence(d, statusDate)) return noop(PlanReason.evidenceNotNewer)
       const reopenedOn = evidenceDate as string
       if (options.reopen === 'reopen') {
-        return write('reopen', PlanReason.recurred, diff(profile, render({ open: true, statusDate: reopenedOn }), record.fields, keep))
+        return write('reopen', PlanReason.recurred, diff(profile, render({ open: true, statusDate: reopenedOn }), record.fields))
       }
       // A recurrence is a new item: its clock starts no earlier than the closure it follows.
       const next = recreatedCorrelationId(correlationId)
@@ -171,13 +170,13 @@ export function plan (desired: Map<string, DesiredRecord> | Iterable<DesiredReco
 
     if (!d.open) {
       if (!isNewerEvidence(d, statusDate)) return noop(PlanReason.evidenceNotNewer)
-      return write('close', PlanReason.resolved, diff(profile, render({ open: false, statusDate: evidenceDate as string }), record.fields, keep))
+      return write('close', PlanReason.resolved, diff(profile, render({ open: false, statusDate: evidenceDate as string }), record.fields))
     }
 
     // Open and still failing: refresh what changed, but never on evidence older than the record's status.
     if (statusDate !== undefined && evidenceDate !== undefined && evidenceDate < statusDate) return noop(PlanReason.staleEvidence)
     const nextStatusDate = latest(statusDate, evidenceDate) ?? d.item.statusDate
-    const changes = diff(profile, render({ statusDate: nextStatusDate }), record.fields, keep)
+    const changes = diff(profile, render({ statusDate: nextStatusDate }), record.fields)
     // The status date alone is no change: otherwise every new scan would rewrite every record.
     if (changes.every((c) => c.field === statusDateColumn)) return noop(PlanReason.unchanged)
     return write('update', PlanReason.fieldsChanged, changes)
