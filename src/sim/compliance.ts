@@ -245,7 +245,8 @@ export function createComplianceWorld (options: ComplianceWorldOptions): Complia
         result.fixed++
         if (result.fixedIds.length < 1000) result.fixedIds.push(before.id)
       }
-      for (const index of select(policy, request.regress, 'Passed', 'regress')) {
+      const justFixed = new Set(changes.size === 0 ? [] : [...changes.entries()].filter(([, o]) => o.modified === at && o.status === 'Passed').map(([i]) => i))
+      for (const index of select(policy, request.regress, 'Passed', 'regress').filter((i) => !justFixed.has(i))) {
         const before = posture(policy, index)
         changes.set(index, { ...before, status: 'Failed', previousStatus: 'Passed', modified: at, evaluated: at, lastFail: at, firstFail: before.firstFail ?? at, actual: 'changed by rescan' })
         result.regressed++
