@@ -49,7 +49,7 @@ test('control grouping: several hosts on one record; cmdb_ci only with exactly o
   const closed = [...buildDesiredRecords(allPassed, matches({}), options).records.values()][0]!
   t.equal(closed.open, false, 'closed only when every finding passed')
   t.equal(closed.payload.status, 'Closed')
-  t.equal(closed.payload.u_asset_identifier.split('\n').length, 3)
+  t.equal(closed.payload.u_asset_identifier?.split('\n').length, 3)
 })
 
 test('control grouping for VM groups by QID across hosts', async (t) => {
