@@ -83,7 +83,8 @@ const controlHandler: Handler = (world, req) => {
   return controlListXml(page, req.traps, next === undefined ? undefined : req.nextUrl(next.id), limit)
 }
 
-function * postureCandidates (world: ComplianceWorld, policy: SimPolicy, req: SimRequest): Generator<SimPosture> {
+/** Parameters are checked before the first byte is sent, so a bad one still gets its 400. */
+function postureCandidates (world: ComplianceWorld, policy: SimPolicy, req: SimRequest): Generator<SimPosture> {
   const p = req.params
   const since = isoParam(p, 'status_changes_since')
   const statuses = p.get('status') === null ? undefined : new Set(String(p.get('status')).split(',').map((s) => s.trim().toLowerCase()))
@@ -95,14 +96,16 @@ function * postureCandidates (world: ComplianceWorld, policy: SimPolicy, req: Si
   const indices: Iterable<number> = since !== undefined && since > world.baseTime
     ? world.changedIndices(policy).filter((i) => i >= start)
     : (function * () { for (let i = start; i < policy.postureCount; i++) yield i })()
-  for (const index of indices) {
-    const posture = world.posture(policy, index)
-    if (since !== undefined && Date.parse(posture.modified) < since) continue
-    if (statuses !== undefined && !statuses.has(posture.status.toLowerCase())) continue
-    if (hostIds !== undefined && !hostIds(Number(world.estate.hosts[posture.hostIndex]?.qualysHostId))) continue
-    if (controlIds !== undefined && !controlIds(Number(posture.control.id))) continue
-    yield posture
-  }
+  return (function * () {
+    for (const index of indices) {
+      const posture = world.posture(policy, index)
+      if (since !== undefined && Date.parse(posture.modified) < since) continue
+      if (statuses !== undefined && !statuses.has(posture.status.toLowerCase())) continue
+      if (hostIds !== undefined && !hostIds(Number(world.estate.hosts[posture.hostIndex]?.qualysHostId))) continue
+      if (controlIds !== undefined && !controlIds(Number(posture.control.id))) continue
+      yield posture
+    }
+  })()
 }
 
 const postureHandler: Handler = (world, req) => {
@@ -134,9 +137,8 @@ const postureHandler: Handler = (world, req) => {
 
 const SEVERITY = /^[1-5](-[1-5])?$/
 
-function * detectionCandidates (world: ComplianceWorld, req: SimRequest): Generator<{ host: SimHost, detections: SimDetection[] }> {
+function detectionCandidates (world: ComplianceWorld, req: SimRequest): Generator<{ host: SimHost, detections: SimDetection[] }> {
   const vm = world.vm
-  if (vm === undefined) return
   const p = req.params
   const ids = idList(p, 'ids')
   const idMin = positiveInt(p, 'id_min', 0)
@@ -145,14 +147,17 @@ function * detectionCandidates (world: ComplianceWorld, req: SimRequest): Genera
   const severityParts = (p.get('severities') ?? '1-5').split(',').map((s) => s.trim())
   if (!severityParts.every((s) => SEVERITY.test(s))) throw new ParamError('1905', `parameter severities has invalid value: ${p.get('severities') ?? ''}`)
   const severities = new Set(severityParts.flatMap((s) => { const [a, b] = s.split('-').map(Number) as [number, number?]; return Array.from({ length: (b ?? a) - a + 1 }, (_, i) => a + i) }))
-  for (const host of world.estate.hosts) {
-    const hostId = Number(host.qualysHostId)
-    if (hostId < idMin || (ids !== undefined && !ids(hostId))) continue
-    const all = vm.hostDetections(host.index)
-    if (since !== undefined && !all.some((d) => Date.parse(d.lastProcessed) >= since)) continue
-    const detections = all.filter((d) => statuses.has(d.status.toLowerCase()) && severities.has(d.severity))
-    if (detections.length > 0) yield { host, detections }
-  }
+  return (function * () {
+    if (vm === undefined) return
+    for (const host of world.estate.hosts) {
+      const hostId = Number(host.qualysHostId)
+      if (hostId < idMin || (ids !== undefined && !ids(hostId))) continue
+      const all = vm.hostDetections(host.index)
+      if (since !== undefined && !all.some((d) => Date.parse(d.lastProcessed) >= since)) continue
+      const detections = all.filter((d) => statuses.has(d.status.toLowerCase()) && severities.has(d.severity))
+      if (detections.length > 0) yield { host, detections }
+    }
+  })()
 }
 
 const detectionHandler: Handler = (world, req) => {
