@@ -46,6 +46,8 @@ export interface ServiceNowSimStats {
   unauthorized: number
   /** Injected faults served. */
   faults: number
+  /** Rows returned by list calls, per table: shows whether a query widened. */
+  rowsReturned: Record<string, number>
   /** Most API requests in flight at once (queued ones included). */
   peakConcurrency: number
   /** Token requests per grant type. */
@@ -81,7 +83,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const sleep = async (ms: number) => { if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 function emptyStats (): ServiceNowSimStats {
-  return { total: 0, calls: {}, writes: 0, rateLimited: 0, unauthorized: 0, faults: 0, peakConcurrency: 0, tokenGrants: {} }
+  return { total: 0, calls: {}, writes: 0, rateLimited: 0, unauthorized: 0, faults: 0, rowsReturned: {}, peakConcurrency: 0, tokenGrants: {} }
 }
 
 /** `table/x`, `v2/table/x/id`, `v1/batch` → what the request addresses. */
@@ -115,12 +117,14 @@ export async function startServiceNowSim (options: ServiceNowSimOptions = {}): P
     const key = `${method} ${target}`
     stats.calls[key] = (stats.calls[key] ?? 0) + 1
   }
-  const snapshot = (): ServiceNowSimStats => ({ ...stats, calls: { ...stats.calls }, tokenGrants: { ...auth.grants } })
+  const snapshot = (): ServiceNowSimStats => ({ ...stats, calls: { ...stats.calls }, rowsReturned: { ...stats.rowsReturned }, tokenGrants: { ...auth.grants } })
   const resetStats = () => {
     stats = emptyStats()
     for (const key of Object.keys(auth.grants)) delete auth.grants[key]
   }
-  const tally = (reply: SimReply, method: string) => {
+  const tally = (reply: SimReply, method: string, target: string) => {
+    const rows = (reply.body as { result?: unknown } | undefined)?.result
+    if (method === 'GET' && Array.isArray(rows)) stats.rowsReturned[target] = (stats.rowsReturned[target] ?? 0) + rows.length
     if (reply.status === 429) stats.rateLimited++
     if (reply.status === 401) stats.unauthorized++
     if (WRITE_METHODS.has(method) && reply.status >= 200 && reply.status < 300) stats.writes++
@@ -185,7 +189,7 @@ export async function startServiceNowSim (options: ServiceNowSimOptions = {}): P
           const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : ''
           if (path.batch === true) {
             result = method === 'POST'
-              ? runBatch(String(request.body ?? ''), origin, store, (m, t, r) => { count(m, t); tally(r, m) })
+              ? runBatch(String(request.body ?? ''), origin, store, (m, t, r) => { count(m, t); tally(r, m, t) })
               : errorReply(405, 'Method not Supported')
           } else {
             result = handleTableRequest(store, {
@@ -202,7 +206,7 @@ export async function startServiceNowSim (options: ServiceNowSimOptions = {}): P
           }
         }
         // The batch call itself is not a write; its items were tallied one by one.
-        tally(result, path.batch === true ? 'BATCH' : method)
+        tally(result, path.batch === true ? 'BATCH' : method, target)
         await send(reply, result)
       } finally {
         release()

@@ -1,6 +1,6 @@
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { CmdbShape } from '../../src/sim/hosts.js'
-import { startServiceNowSim, type ServiceNowSim } from '../../src/sim/servicenow.js'
+import { startServiceNowSim, type ServiceNowSim, type ServiceNowSimOptions } from '../../src/sim/servicenow.js'
 import { GRC_ISSUE_COLUMNS, POAM_TABLE_COLUMNS } from '../../src/sim/servicenow-seed.js'
 
 function basic (sim: ServiceNowSim): Record<string, string> {
@@ -9,7 +9,10 @@ function basic (sim: ServiceNowSim): Record<string, string> {
 
 const json = { 'content-type': 'application/json', accept: 'application/json' }
 
-async function start (t: Parameters<Parameters<typeof test>[1]>[0], options = {}) {
+/** Reply bodies are read loosely: the tests assert their shape. */
+const read = async (res: Response): Promise<any> => await res.json()
+
+async function start (t: Test, options: ServiceNowSimOptions = {}) {
   const sim = await startServiceNowSim(options)
   t.teardown(() => sim.close())
   return sim
@@ -37,12 +40,12 @@ test('Table API: status codes, envelopes, strings only, unknown fields dropped',
     body: JSON.stringify({ short_description: 'x', risk_rating: 3, u_not_a_column: 'lost', cmdb_ci: 'abc' })
   })
   t.equal(created.status, 201)
-  const row = (await created.json()).result
+  const row = (await read(created)).result
   t.equal(row.risk_rating, '3', 'values are strings')
   t.equal(row.u_not_a_column, undefined, 'unknown fields are silently dropped')
   t.equal(row.cmdb_ci, 'abc')
 
-  const withLink = await (await fetch(`${base}/${row.sys_id}`, { headers: basic(sim) })).json()
+  const withLink = await read(await fetch(`${base}/${row.sys_id}`, { headers: basic(sim) }))
   t.same(withLink.result.cmdb_ci, { link: `${sim.url}/api/now/table/cmdb_ci/abc`, value: 'abc' }, 'reference link by default')
 
   const patched = await fetch(`${base}/${row.sys_id}`, { method: 'PATCH', headers: { ...basic(sim), ...json }, body: JSON.stringify({ status: 'Closed' }) })
@@ -54,7 +57,7 @@ test('Table API: status codes, envelopes, strings only, unknown fields dropped',
   t.equal(await deleted.text(), '')
   const gone = await fetch(`${base}/${row.sys_id}`, { headers: basic(sim) })
   t.equal(gone.status, 404)
-  t.equal((await gone.json()).status, 'failure')
+  t.equal((await read(gone)).status, 'failure')
   const badTable = await fetch(`${sim.url}/api/now/table/no_such_table`, { headers: basic(sim) })
   t.equal(badTable.status, 400)
 })
@@ -66,16 +69,16 @@ test('lists: v1 404 on empty, v2 empty result, fields, Link and X-Total-Count', 
   t.equal(v1.status, 404)
   const v2 = await list('/api/now/v2/table/cmdb_ci_server', 'sysparm_query=name=nothing-here')
   t.equal(v2.status, 200)
-  t.same(await v2.json(), { result: [] })
+  t.same(await read(v2), { result: [] })
 
   const total = sim.table('cmdb_ci_server').length
   const first = await list('/api/now/table/cmdb_ci_server', 'sysparm_query=ORDERBYsys_id&sysparm_limit=5&sysparm_fields=name,bogus')
   t.equal(first.headers.get('x-total-count'), String(total))
   t.match(first.headers.get('link'), /rel="next"/)
-  const body = await first.json()
+  const body = await read(first)
   t.same(Object.keys(body.result[0]), ['name'], 'only the requested fields that exist')
   const last = await list('/api/now/table/cmdb_ci_server', `sysparm_query=ORDERBYsys_id&sysparm_limit=5&sysparm_offset=${total - 2}`)
-  t.equal((await last.json()).result.length, 2)
+  t.equal((await read(last)).result.length, 2)
   t.notMatch(last.headers.get('link'), /rel="next"/)
   const onePage = await list('/api/now/table/cmdb_ci_server', 'sysparm_limit=1000')
   t.equal(onePage.headers.get('link'), null, 'no Link header for a single page')
@@ -96,7 +99,7 @@ test('auth: Basic, API key, OAuth (form only, expiry, refresh)', async (t) => {
   const form = new URLSearchParams({ grant_type: 'password', client_id: c.clientId, client_secret: c.clientSecret, username: c.username, password: c.password })
   const granted = await fetch(`${sim.url}/oauth_token.do`, { method: 'POST', body: form })
   t.equal(granted.status, 200)
-  const token = await granted.json()
+  const token = await read(granted)
   t.equal(token.expires_in, 59)
   t.equal((await fetch(url, { headers: { authorization: `Bearer ${token.access_token}` } })).status, 200)
   sim.expireTokens()
@@ -105,7 +108,7 @@ test('auth: Basic, API key, OAuth (form only, expiry, refresh)', async (t) => {
     method: 'POST',
     body: new URLSearchParams({ grant_type: 'refresh_token', client_id: c.clientId, client_secret: c.clientSecret, refresh_token: token.refresh_token })
   })
-  const next = await refreshed.json()
+  const next = await read(refreshed)
   t.equal((await fetch(url, { headers: { authorization: `Bearer ${next.access_token}` } })).status, 200)
   const cc = await fetch(`${sim.url}/oauth_token.do`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.clientSecret }) })
   t.equal(cc.status, 200)
@@ -122,7 +125,7 @@ test('limits: hourly rule 429 with headers, full API_INT queue 429, injected fau
   t.ok(Number(limited.headers.get('retry-after')) > 0)
   t.equal(limited.headers.get('x-ratelimit-limit'), '2')
   t.ok(Number(limited.headers.get('x-ratelimit-reset')) > Date.now() / 1000)
-  t.equal((await limited.json()).error.message, 'Rate limit exceeded')
+  t.equal((await read(limited)).error.message, 'Rate limit exceeded')
   t.equal(sim.stats.rateLimited, 2)
 
   sim.setRateLimit(undefined)
@@ -130,7 +133,7 @@ test('limits: hourly rule 429 with headers, full API_INT queue 429, injected fau
   t.equal((await fetch(url, { headers: basic(sim) })).status, 503)
   const envelope200 = await fetch(url, { headers: basic(sim) })
   t.equal(envelope200.status, 200)
-  t.equal((await envelope200.json()).status, 'failure', 'the error envelope can come with a 200')
+  t.equal((await read(envelope200)).status, 'failure', 'the error envelope can come with a 200')
   t.equal((await fetch(url, { headers: basic(sim) })).status, 200)
   t.equal(sim.stats.faults, 2)
 })
@@ -152,15 +155,15 @@ test('batch API and test-only endpoints', async (t) => {
   }
   const res = await fetch(`${sim.url}/api/now/v1/batch`, { method: 'POST', headers: { ...basic(sim), ...json }, body: JSON.stringify(body) })
   t.equal(res.status, 200)
-  const out = await res.json()
+  const out = await read(res)
   t.same(out.serviced_requests.map((r: { status_code: number }) => r.status_code), [200, 201])
   t.equal(JSON.parse(Buffer.from(out.serviced_requests[1].body, 'base64').toString()).result.value, 'v')
 
-  const stats = await (await fetch(`${sim.url}/__sim/stats`)).json()
+  const stats = await read(await fetch(`${sim.url}/__sim/stats`))
   t.equal(stats.calls['POST batch'], 1)
   t.equal(stats.calls['POST cmdb_key_value'], 1)
   t.equal(stats.writes, 1)
-  const rows = await (await fetch(`${sim.url}/__sim/tables/cmdb_key_value`)).json()
+  const rows = await read(await fetch(`${sim.url}/__sim/tables/cmdb_key_value`))
   t.equal(rows.result.length, 1)
   await fetch(`${sim.url}/__sim/faults`, { method: 'POST', body: JSON.stringify({ next: [{ status: 500 }] }) })
   t.equal((await fetch(`${sim.url}/api/now/table/cmdb_ci_server`, { headers: basic(sim) })).status, 500)
