@@ -11,24 +11,28 @@ import { q } from './query.js'
 
 const MAX_DEPTH = 10
 
-/** The table and its ancestors, nearest first; just the table when sys_db_object is unreadable. */
-async function lineage (client: ServiceNowClient, table: string): Promise<string[]> {
+/**
+ * The table and its ancestors, nearest first, and whether sys_db_object knows the table
+ * (just the table, unknown, when sys_db_object is not readable).
+ */
+async function lineage (client: ServiceNowClient, table: string): Promise<{ tables: string[], known: boolean }> {
   const tables = [table]
-  let [current] = await client.list('sys_db_object', { query: q().eq('name', table), fields: ['name', 'super_class'], limit: 1 })
+  const [self] = await client.list('sys_db_object', { query: q().eq('name', table), fields: ['name', 'super_class'], limit: 1 })
+  let current = self
   while (current !== undefined && (current.super_class ?? '') !== '' && tables.length < MAX_DEPTH) {
     const parent = await client.get('sys_db_object', current.super_class ?? '', ['name', 'super_class'])
     if (parent?.name === undefined || parent.name === '' || tables.includes(parent.name)) break
     tables.push(parent.name)
     current = parent
   }
-  return tables
+  return { tables, known: self !== undefined }
 }
 
 export async function tableColumns (client: ServiceNowClient, table: string): Promise<Set<string>> {
-  const tables = await lineage(client, table)
+  const { tables, known } = await lineage(client, table)
   const rows = await client.list('sys_dictionary', { query: q().in('name', tables).isNotEmpty('element'), fields: ['name', 'element'] })
-  if (!rows.some((r) => r.name === table)) {
-    throw new QssError('QSS_SERVICENOW_SCHEMA', `ServiceNow has no sys_dictionary entry for table "${table}": the table does not exist or the integration user cannot read sys_dictionary`, {
+  if (!known && !rows.some((r) => r.name === table)) {
+    throw new QssError('QSS_SERVICENOW_SCHEMA', `ServiceNow knows no table "${table}" (sys_db_object, sys_dictionary): the table does not exist or the integration user cannot read them`, {
       statusCode: 502,
       details: { table }
     })

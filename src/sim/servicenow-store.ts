@@ -105,7 +105,8 @@ export class TableStore {
     for (const [k, v] of Object.entries(values)) if (columns.has(k)) row[k] = toStoredString(v)
     if (row.sys_id === '' || row.sys_id === undefined) row.sys_id = simSysId('row', table, ++this.inserted)
     if (columns.has('sys_class_name')) row.sys_class_name = table
-    row.sys_created_on = stamp
+    // A given creation stamp is kept, so tests and demos can seed history.
+    if (row.sys_created_on === '' || row.sys_created_on === undefined) row.sys_created_on = stamp
     row.sys_updated_on = stamp
     this.rows.get(table)?.set(row.sys_id, row)
     return row

@@ -78,7 +78,7 @@ tap.test('hostile hosts: unmatched, and no query widened', async (t) => {
   const matcher = createCiMatcher({ client, kv: kv(), ciClass: 'cmdb_ci_server', rules: ['fqdn', 'name', 'ip'], ttlSec: 60, negativeTtlSec: 60 })
   sim.resetStats()
   const out = await matcher.resolve(hostile.map(findingHost))
-  for (const h of hostile) t.same(out.get(h.qualysHostId), { reason: 'unmatched' }, h.dns)
+  for (const h of hostile) t.same(out.get(h.qualysHostId), { reason: 'unmatched' }, h.dns ?? h.qualysHostId)
   t.same(sim.stats.rowsReturned, {}, 'not one CMDB row came back (their IPs are not in the CMDB)')
   t.equal(sim.stats.calls['GET cmdb_ci_server'], 1, 'only the IP rule queried the CIs')
 })
