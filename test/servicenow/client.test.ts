@@ -6,7 +6,7 @@ import { q } from '../../src/servicenow/query.js'
 import { createConcurrencyLimiter } from '../../src/store/concurrency-limiter.js'
 import { startServiceNowSim } from '../../src/sim/servicenow.js'
 import { startTestRedis } from '../helpers/redis.js'
-import { calls, simWithClient } from './sim-client.js'
+import { calls, simWithClient } from './fixtures/sim-client.js'
 
 async function codeOf (promise: Promise<unknown>): Promise<string> {
   try {

@@ -7,7 +7,7 @@ import { hostIdentifiers, parseMatchRules } from '../../src/servicenow/host-iden
 import { CmdbShape, HostQuirk, simSysId, type SimHost } from '../../src/sim/hosts.js'
 import { RedisKvStore } from '../../src/store/redis-kv-store.js'
 import { startTestRedis, type TestRedis } from '../helpers/redis.js'
-import { simWithClient } from './sim-client.js'
+import { simWithClient } from './fixtures/sim-client.js'
 
 /** A host as the Qualys posture report gives it: DNS (quirks and all), IP, NetBIOS. */
 function findingHost (h: SimHost): FindingHost {

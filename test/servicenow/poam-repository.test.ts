@@ -3,7 +3,7 @@ import { isQssError } from '../../src/errors.js'
 import { tableColumns, validateTableFields } from '../../src/servicenow/dictionary.js'
 import { createPoamRepository } from '../../src/servicenow/poam-repository.js'
 import { GRC_ISSUE_COLUMNS, POAM_TABLE_COLUMNS } from '../../src/sim/servicenow-seed.js'
-import { calls, simWithClient } from './sim-client.js'
+import { calls, simWithClient } from './fixtures/sim-client.js'
 
 const payload = (id: string, extra: Record<string, string> = {}) => ({
   short_description: `Qualys Policy Compliance Failure: control ${id}`,

@@ -2,7 +2,7 @@ import { test } from 'tap'
 import { isQssError } from '../../src/errors.js'
 import { HostQuirk } from '../../src/sim/hosts.js'
 import { chunk, isSafeQueryValue, q } from '../../src/servicenow/query.js'
-import { calls, simWithClient } from './sim-client.js'
+import { calls, simWithClient } from './fixtures/sim-client.js'
 
 function refusal (fn: () => unknown): string {
   try {

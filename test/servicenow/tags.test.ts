@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { createCiTagger, TAG_KEYS, TAG_TABLE, type DesiredTags } from '../../src/servicenow/tags.js'
-import { calls, simWithClient } from './sim-client.js'
+import { calls, simWithClient } from './fixtures/sim-client.js'
 
 test('CI tags: created, diffed, removed when nothing is open', async (t) => {
   const { sim, client } = await simWithClient(t)
