@@ -224,12 +224,13 @@ export function createServiceNowClient (options: ServiceNowClientOptions): Servi
       const rows = res.status === 404 ? [] : (resultOf(res.body) as unknown[] | undefined ?? []).map(toRecord)
       if (rows.length > 0) yield rows
       remaining -= rows.length
-      offset += rows.length
+      // The offset counts rows before ACLs filter them, so a short page is not the last page
+      // by itself: the Link header (or the total) says whether another one follows.
+      offset += pageSize
       const links = parseLinkHeader(String(res.headers.link ?? ''))
       const total = Number(res.headers['x-total-count'] ?? Number.NaN)
-      const more = rows.length === pageSize &&
-        (links.size === 0 ? !Number.isFinite(total) || offset < total : links.has('next'))
-      if (!more) return
+      const more = links.size > 0 ? links.has('next') : Number.isFinite(total) ? offset < total : rows.length === pageSize
+      if (res.status === 404 || !more) return
     }
   }
 
