@@ -1,8 +1,9 @@
 import { QssError } from '../errors.js'
 
 /**
- * Keyset pagination over id-ordered indexes, shared by the memory and Redis stores so
- * both page, cap and continue the same way.
+ * Keyset pagination over id-ordered indexes. The memory store runs scanIndexes; the Redis
+ * store runs the same walk as a server-side script (redis-store.ts), and the contract test
+ * holds both to the same pages, caps and cursors.
  */
 
 export function encodeCursor (lastId: string): string {
@@ -47,14 +48,14 @@ const MAX_BATCH = 1000
  * found and a place to continue, never a request that scans 200,000 entries.
  */
 export async function scanIndexes (indexes: OrderedIndexes, terms: readonly string[], opts: { limit: number, after?: string, cap: number }): Promise<ScanResult> {
-  let driver = 0
+  const ordered = [...terms]
   if (terms.length > 1) {
-    const sizes = await indexes.sizes(terms)
-    sizes.forEach((size, i) => { if (size < (sizes[driver] ?? 0)) driver = i })
-    if ((sizes[driver] ?? 0) === 0) return { ids: [] }
+    const sizes = new Map((await indexes.sizes(terms)).map((size, i) => [terms[i] as string, size]))
+    // Smallest first: it drives the walk, and the next smallest rejects a candidate soonest.
+    ordered.sort((a, b) => (sizes.get(a) ?? 0) - (sizes.get(b) ?? 0))
+    if ((sizes.get(ordered[0] as string) ?? 0) === 0) return { ids: [] }
   }
-  const driverTerm = terms[driver] as string
-  const others = terms.filter((_, i) => i !== driver)
+  const [driverTerm, ...others] = ordered as [string, ...string[]]
 
   const ids: string[] = []
   let after = opts.after

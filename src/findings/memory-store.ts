@@ -1,8 +1,8 @@
 import type { CiMatch, Finding } from './model.js'
-import { decodeCursor, encodeCursor, scanIndexes, type OrderedIndexes } from './cursor.js'
+import { decodeCursor, scanIndexes, type OrderedIndexes } from './cursor.js'
 import {
-  DEFAULT_SCAN_CAP, checkLimit, filterTerms, hostRecord, indexTerms, lastOfEach,
-  type FindingsFilter, type FindingsPage, type FindingsStore, type PageRequest, type PoamLink,
+  DEFAULT_SCAN_CAP, checkLimit, filterTerms, hostRecord, indexTerms, lastOfEach, pageJson, parsePage, withPoamJson,
+  type FindingsFilter, type FindingsPage, type FindingsStore, type PageRequest,
   type PoamLinkUpdate, type StoreOptions, type StoredFinding, type StoredHost
 } from './store.js'
 
@@ -108,24 +108,30 @@ export class MemoryFindingsStore implements FindingsStore {
   }
 
   async getMany (ids: readonly string[]) {
-    const out: StoredFinding[] = []
-    for (const id of ids) {
-      const doc = this.docs.get(id)
-      if (doc === undefined) continue
-      const finding = JSON.parse(doc) as StoredFinding
-      const link = this.poam.get(id)
-      if (link !== undefined) finding.poam = JSON.parse(link) as PoamLink
-      out.push(finding)
-    }
-    return out
+    return this.docsOf(ids).map((doc) => JSON.parse(doc) as StoredFinding)
   }
 
   async query (filter: FindingsFilter, page: PageRequest): Promise<FindingsPage> {
+    const { ids, continueAfter } = await this.scan(filter, page)
+    return parsePage(this.docsOf(ids), continueAfter)
+  }
+
+  async queryJson (filter: FindingsFilter, page: PageRequest) {
+    const { ids, continueAfter } = await this.scan(filter, page)
+    return pageJson(this.docsOf(ids), continueAfter)
+  }
+
+  private async scan (filter: FindingsFilter, page: PageRequest) {
     checkLimit(page.limit)
     const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor)
-    const scan = await scanIndexes(this.indexes, filterTerms(filter), { limit: page.limit, cap: this.scanCap, ...(after !== undefined ? { after } : {}) })
-    const items = await this.getMany(scan.ids)
-    return scan.continueAfter === undefined ? { items } : { items, nextCursor: encodeCursor(scan.continueAfter) }
+    return await scanIndexes(this.indexes, filterTerms(filter), { limit: page.limit, cap: this.scanCap, ...(after !== undefined ? { after } : {}) })
+  }
+
+  private docsOf (ids: readonly string[]): string[] {
+    return ids.flatMap((id) => {
+      const doc = this.docs.get(id)
+      return doc === undefined ? [] : [withPoamJson(doc, this.poam.get(id))]
+    })
   }
 
   async openFindingsByCi (ciSysIds: readonly string[]) {

@@ -1,11 +1,79 @@
+import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { CiMatch, Finding } from './model.js'
-import { decodeCursor, encodeCursor, scanIndexes, type OrderedIndexes } from './cursor.js'
+import { decodeCursor } from './cursor.js'
 import {
-  DEFAULT_SCAN_CAP, checkLimit, filterTerms, hostRecord, indexTerms, lastOfEach,
-  type FindingsFilter, type FindingsPage, type FindingsStore, type PageRequest, type PoamLink,
+  DEFAULT_SCAN_CAP, checkLimit, filterTerms, hostRecord, indexTerms, lastOfEach, pageJson, parsePage, withPoamJson,
+  type FindingsFilter, type FindingsPage, type FindingsStore, type PageRequest,
   type PoamLinkUpdate, type StoreOptions, type StoredFinding, type StoredHost
 } from './store.js'
+
+/**
+ * scanIndexes (cursor.ts) run inside Redis: the driving index is the smallest of KEYS,
+ * walked from ARGV[1] (exclusive; '' = start) keeping ids every other key holds, until
+ * ARGV[2] ids, the end, or ARGV[3] ids examined. Returns {continueAfter or false, ids}.
+ * One round trip per page, and no id lists crossing the network to be intersected in
+ * Node. The cap bounds how long one call holds Redis: about cap x #KEYS lookups.
+ */
+const SCAN = `
+local limit, cap = tonumber(ARGV[2]), tonumber(ARGV[3])
+local order, sizes = {}, {}
+for k = 1, #KEYS do order[k] = k end
+if #KEYS > 1 then
+  for k = 1, #KEYS do
+    sizes[k] = redis.call('ZCARD', KEYS[k])
+    if sizes[k] == 0 then return {false, {}} end
+  end
+  -- Smallest first: it drives the walk, and the next smallest rejects a candidate soonest.
+  table.sort(order, function (a, b) return sizes[a] < sizes[b] end)
+end
+local driver, others = KEYS[order[1]], {}
+for k = 2, #order do others[#others + 1] = KEYS[order[k]] end
+local start = ARGV[1] == '' and '-' or '(' .. ARGV[1]
+local ids, examined, last = {}, 0, false
+local batch = limit
+if #others > 0 then batch = math.min(1000, math.max(64, limit * 2)) end
+while true do
+  local room = math.min(batch, cap - examined)
+  local fetched = redis.call('ZRANGEBYLEX', driver, start, '+', 'LIMIT', 0, room + 1)
+  for i = 1, math.min(#fetched, room) do
+    local id = fetched[i]
+    examined, last = examined + 1, id
+    local keep = true
+    for k = 1, #others do
+      if not redis.call('ZSCORE', others[k], id) then keep = false break end
+    end
+    if keep then
+      ids[#ids + 1] = id
+      if #ids == limit then
+        if i < #fetched then return {id, ids} end
+        return {false, ids}
+      end
+    end
+  end
+  if #fetched <= room then return {false, ids} end
+  if examined >= cap then return {last, ids} end
+  start = '(' .. last
+  if #others == 0 then batch = limit - #ids else batch = math.min(1000, batch * 2) end
+end`
+
+/** Called by its digest; the source travels only when the server does not know it yet (first call, restart, SCRIPT FLUSH). */
+class LuaScript {
+  private readonly sha: string
+
+  constructor (private readonly redis: Redis, private readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex')
+  }
+
+  async run (keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    try {
+      return await this.redis.evalsha(this.sha, keys.length, ...keys, ...args)
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err
+      return await this.redis.eval(this.source, keys.length, ...keys, ...args)
+    }
+  }
+}
 
 const HOST_BATCH = 500
 const MGET_CHUNK = 1000
@@ -25,26 +93,12 @@ const MGET_CHUNK = 1000
 export class RedisFindingsStore implements FindingsStore {
   private readonly now: () => Date
   private readonly scanCap: number
-  private readonly indexes: OrderedIndexes
+  private readonly scanScript: LuaScript
 
   constructor (private readonly redis: Redis, private readonly prefix: string, opts: StoreOptions = {}) {
     this.now = opts.now ?? (() => new Date())
     this.scanCap = opts.scanCap ?? DEFAULT_SCAN_CAP
-    this.indexes = {
-      sizes: async (terms) => {
-        const pipeline = this.redis.pipeline()
-        for (const term of terms) pipeline.zcard(this.indexKey(term))
-        return (await execPipeline(pipeline)).map((n) => Number(n))
-      },
-      range: async (term, after, count) =>
-        await this.redis.zrangebylex(this.indexKey(term), after === undefined ? '-' : `(${after}`, '+', 'LIMIT', 0, count),
-      contains: async (terms, ids) => {
-        if (ids.length === 0) return terms.map(() => [])
-        const pipeline = this.redis.pipeline()
-        for (const term of terms) pipeline.zmscore(this.indexKey(term), ...ids)
-        return (await execPipeline(pipeline)).map((scores) => (scores as Array<string | null>).map((s) => s !== null))
-      }
-    }
+    this.scanScript = new LuaScript(redis, SCAN)
   }
 
   private docKey (id: string) { return `${this.prefix}:finding:v1:${id}` }
@@ -99,28 +153,39 @@ export class RedisFindingsStore implements FindingsStore {
   }
 
   async getMany (ids: readonly string[]) {
-    const out: StoredFinding[] = []
+    return (await this.docsOf(ids)).map((doc) => JSON.parse(doc) as StoredFinding)
+  }
+
+  async query (filter: FindingsFilter, page: PageRequest): Promise<FindingsPage> {
+    const { ids, continueAfter } = await this.scan(filter, page)
+    return parsePage(await this.docsOf(ids), continueAfter)
+  }
+
+  async queryJson (filter: FindingsFilter, page: PageRequest) {
+    const { ids, continueAfter } = await this.scan(filter, page)
+    return pageJson(await this.docsOf(ids), continueAfter)
+  }
+
+  private async scan (filter: FindingsFilter, page: PageRequest) {
+    checkLimit(page.limit)
+    const after = page.cursor === undefined ? '' : decodeCursor(page.cursor)
+    const keys = filterTerms(filter).map((term) => this.indexKey(term))
+    const [continueAfter, ids] = await this.scanScript.run(keys, [after, page.limit, this.scanCap]) as [string | null, string[]]
+    return { ids, continueAfter: continueAfter ?? undefined }
+  }
+
+  /** Documents with their POA&M links, in the order asked, missing ones left out. */
+  private async docsOf (ids: readonly string[]): Promise<string[]> {
+    const out: string[] = []
     for (let start = 0; start < ids.length; start += MGET_CHUNK) {
       const chunk = ids.slice(start, start + MGET_CHUNK)
       const values = await this.redis.mget([...chunk.map((id) => this.docKey(id)), ...chunk.map((id) => this.poamKey(id))])
       chunk.forEach((_, i) => {
         const doc = values[i]
-        if (doc == null) return
-        const finding = JSON.parse(doc) as StoredFinding
-        const link = values[chunk.length + i]
-        if (link != null) finding.poam = JSON.parse(link) as PoamLink
-        out.push(finding)
+        if (doc != null) out.push(withPoamJson(doc, values[chunk.length + i]))
       })
     }
     return out
-  }
-
-  async query (filter: FindingsFilter, page: PageRequest): Promise<FindingsPage> {
-    checkLimit(page.limit)
-    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor)
-    const scan = await scanIndexes(this.indexes, filterTerms(filter), { limit: page.limit, cap: this.scanCap, ...(after !== undefined ? { after } : {}) })
-    const items = await this.getMany(scan.ids)
-    return scan.continueAfter === undefined ? { items } : { items, nextCursor: encodeCursor(scan.continueAfter) }
   }
 
   /** Three round trips for any number of CIs: every CI's ids, their status, their documents. */
@@ -133,8 +198,8 @@ export class RedisFindingsStore implements FindingsStore {
     const idsByCi = (await execPipeline(ranges)) as string[][]
     const all = idsByCi.flat()
     if (all.length === 0) return out
-    const [failed] = await this.indexes.contains(['status:failed'], all)
-    const open = all.filter((_, i) => failed?.[i] === true)
+    const failed = await this.redis.zmscore(this.indexKey('status:failed'), ...all)
+    const open = all.filter((_, i) => failed[i] != null)
     const byId = new Map((await this.getMany(open)).map((f) => [f.id, f]))
     sysIds.forEach((sysId, i) => {
       const list = (idsByCi[i] ?? []).flatMap((id) => byId.get(id) ?? [])

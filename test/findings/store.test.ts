@@ -100,6 +100,21 @@ async function contract (t: Test, make: Make) {
     t.same(expectedIds(FINDINGS, MATCHES, { host: 'corp.example.com' }), [], 'a dotted value matches whole names only')
   })
 
+  t.test('queryJson is the same page as JSON text', async (t) => {
+    const store = await filled(t, make)
+    await store.setPoamLinks([{ findingId: 'f-001', correlationId: 'c1', table: 'u_poam_table' }])
+    for (const filter of [{}, { status: 'failed' }, { host: 'db-01', matched: true }, { policyId: 'nope' }] as FindingsFilter[]) {
+      let cursor: string | undefined
+      do {
+        const page = { limit: 7, ...(cursor !== undefined ? { cursor } : {}) }
+        const parsed = await store.query(filter, page)
+        t.same(JSON.parse(await store.queryJson(filter, page)), parsed, JSON.stringify({ filter, cursor }))
+        cursor = parsed.nextCursor
+      } while (cursor !== undefined)
+    }
+    await t.rejects(store.queryJson({}, { limit: 0 }), { code: 'QSS_REQUEST_INVALID' })
+  })
+
   t.test('re-upsert replaces the finding and its index entries', async (t) => {
     let clock = NOW
     const store = await filled(t, make, { now: () => clock })
