@@ -1,7 +1,7 @@
 import type { CiMatch, Finding } from './model.js'
 import { decodeCursor, scanIndexes, type OrderedIndexes } from './cursor.js'
 import {
-  DEFAULT_SCAN_CAP, checkLimit, filterTerms, hostRecord, indexTerms, lastOfEach, pageJson, parsePage, withPoamJson,
+  DEFAULT_SCAN_CAP, checkLimit, filterTerms, hostRecord, indexTerms, lastOfEach, pageJson, parsePage, storedVersion, withPoamJson,
   type FindingsFilter, type FindingsPage, type FindingsStore, type PageRequest,
   type PoamLinkUpdate, type StoreOptions, type StoredFinding, type StoredHost
 } from './store.js'
@@ -87,7 +87,7 @@ export class MemoryFindingsStore implements FindingsStore {
     const updatedAt = this.now().toISOString()
     for (const finding of lastOfEach(findings)) {
       const match = matches.get(finding.host.qualysHostId)
-      const stored: StoredFinding = { ...finding, ...(match !== undefined ? { ciMatch: match } : {}), updatedAt }
+      const stored = storedVersion(finding, match, updatedAt)
       const next = indexTerms(stored)
       const keep = new Set(next)
       for (const term of this.terms.get(finding.id) ?? []) if (!keep.has(term)) this.indexes.remove(term, finding.id)

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis'
 import type { CiMatch, Finding } from './model.js'
 import { decodeCursor } from './cursor.js'
 import {
-  DEFAULT_SCAN_CAP, checkLimit, filterTerms, hostRecord, indexTerms, lastOfEach, pageJson, parsePage, withPoamJson,
+  DEFAULT_SCAN_CAP, checkLimit, filterTerms, hostRecord, indexTerms, lastOfEach, pageJson, parsePage, storedVersion, withPoamJson,
   type FindingsFilter, type FindingsPage, type FindingsStore, type PageRequest,
   type PoamLinkUpdate, type StoreOptions, type StoredFinding, type StoredHost
 } from './store.js'
@@ -86,8 +86,8 @@ const MGET_CHUNK = 1000
  *   <prefix>:host:v1:<qualysHostId>     JSON StoredHost
  *   <prefix>:host-idx:v1:all            sorted set of Qualys host ids
  * Equal scores make ZRANGEBYLEX walk ids in byte order, which gives stable pages and a
- * cursor that is just the last id. Writers of the same findings are serialised by the
- * sync lock; a page is applied in one MULTI so readers never see it half-indexed.
+ * cursor that is just the last id. Writers of the same findings must not overlap (the sync
+ * lock's job); a page is applied in one MULTI so readers never see it half-indexed.
  * The connection belongs to the caller: close() does not quit it.
  */
 export class RedisFindingsStore implements FindingsStore {
@@ -124,7 +124,7 @@ export class RedisFindingsStore implements FindingsStore {
     const hosts = new Map<string, string>()
     page.forEach((finding, i) => {
       const match = matches.get(finding.host.qualysHostId)
-      const stored: StoredFinding = { ...finding, ...(match !== undefined ? { ciMatch: match } : {}), updatedAt }
+      const stored = storedVersion(finding, match, updatedAt)
       const next = indexTerms(stored)
       const old = previous[i]
       if (old != null) {

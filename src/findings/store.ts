@@ -175,6 +175,15 @@ export function filterTerms (filter: FindingsFilter): string[] {
   return terms.length === 0 ? [ALL_TERM] : terms
 }
 
+/**
+ * The version of a finding to store. Built field by field from what the page says, so a
+ * caller handing back a StoredFinding cannot carry a stale link or match into the new version.
+ */
+export function storedVersion (finding: Finding, match: CiMatch | undefined, updatedAt: string): StoredFinding {
+  const { ciMatch: _match, poam: _poam, updatedAt: _at, ...model } = finding as StoredFinding
+  return match === undefined ? { ...model, updatedAt } : { ...model, ciMatch: match, updatedAt }
+}
+
 /** The host record a finding contributes, keeping only the identifiers Qualys gave. */
 export function hostRecord (host: FindingHost, match: CiMatch | undefined, lastSeen: string): StoredHost {
   const record: StoredHost = { qualysHostId: host.qualysHostId, lastSeen }

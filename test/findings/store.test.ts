@@ -142,7 +142,9 @@ async function contract (t: Test, make: Make) {
     const store = await make()
     t.teardown(() => store.close())
     const f = FINDINGS[0] as Finding
-    await store.upsertPage([f, { ...f, status: 'passed' }], MATCHES)
+    const handedBack = { ...f, status: 'passed', poam: { correlationId: 'stale', table: 't' }, updatedAt: 'stale' }
+    await store.upsertPage([f, handedBack as Finding], MATCHES)
+    t.equal((await store.get(f.id))?.poam, undefined, 'a link is only ever set by setPoamLinks')
     t.equal((await store.get(f.id))?.status, 'passed')
     t.same(ids((await store.query({ status: f.status }, { limit: 10 })).items), [])
     t.equal(await store.count(), 1)
