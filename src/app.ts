@@ -11,7 +11,12 @@ import auth from './plugins/auth.js'
 import openapi from './plugins/swagger.js'
 import metricsPlugin from './plugins/metrics.js'
 import stores from './plugins/stores.js'
+import { createSyncServices, type SyncServices } from './sync/wiring.js'
+import { QssError } from './errors.js'
 import healthRoutes from '../routes/health.js'
+import syncRoutes from '../routes/sync.js'
+import poamRoutes from '../routes/poam.js'
+import { registerFindingsApi } from '../routes/findings.js'
 
 /** What a caller may hand in instead of letting the app build it (tests, the worker, the demo). */
 export interface AppDeps {
@@ -19,12 +24,15 @@ export interface AppDeps {
   metrics?: Metrics
   /** pino destination; tests pass a stream to read the log lines. */
   logStream?: NodeJS.WritableStream
+  /** How long a worker holds a job before another may take it over (tests shorten it). */
+  jobLockMs?: number
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config
     metrics: Metrics
+    sync: SyncServices
   }
 }
 
@@ -73,6 +81,21 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(openapi, { version: VERSION })
   await app.register(auth, { apiKeys: listSetting(config.API_KEYS), disabled: config.AUTH_DISABLED })
 
+  const services = createSyncServices(config, {
+    redis: app.redis,
+    kv: app.kv,
+    metrics,
+    log: app.log,
+    ...(deps.jobLockMs === undefined ? {} : { jobLockMs: deps.jobLockMs })
+  })
+  app.decorate('sync', services)
+  // Registered after the stores, so it runs before they close: a running sync checkpoints first.
+  app.addHook('preClose', async () => { await services.close() })
+  app.addHook('onReady', async () => {
+    await checkPoamTable(app, services, addReadinessCheck)
+    if (config.WORKER) services.jobs.startWorker()
+  })
+
   await app.register(healthRoutes, {
     readiness: async () => {
       const entries = await Promise.all([...readinessChecks].map(async ([name, check]) => [name, await check().catch(() => false)] as const))
@@ -82,5 +105,47 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     renderMetrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() })
   })
 
+  await registerFindingsApi(app, services.findings)
+  await app.register(syncRoutes, { jobs: services.jobs, config })
+  await app.register(poamRoutes, { preview: (selection) => services.preview(selection) })
+
   return app
+}
+
+const RECHECK_MS = 60000
+
+/**
+ * Every mapped POA&M field must exist in the target table: ServiceNow silently drops
+ * unknown fields, which would lose data on every write. Missing fields stop the start;
+ * an unreachable ServiceNow does not (the readiness probe reports it until it answers).
+ */
+async function checkPoamTable (app: FastifyInstance, services: SyncServices, addReadinessCheck: (name: string, check: () => Promise<boolean>) => void) {
+  let verified = false
+  let checkedAt = 0
+  const check = async (): Promise<boolean> => {
+    const missing = await services.missingPoamFields()
+    if (missing === undefined) return true
+    if (missing.length > 0) {
+      throw new QssError('QSS_CONFIG_POAM_FIELDS', `The POA&M table ${services.profile.table} has no column ${missing.join(', ')}: fix POAM_TABLE, POAM_PROFILE or the field map (POAM_FIELD_MAP_FILE)`)
+    }
+    verified = true
+    return true
+  }
+  try {
+    await check()
+  } catch (err) {
+    if (err instanceof QssError && err.code === 'QSS_CONFIG_POAM_FIELDS') throw err
+    app.log.warn({ err: { code: (err as QssError).code, message: (err as Error).message } }, 'could not read the POA&M table schema from ServiceNow; /ready reports it until it can')
+  }
+  if (app.config.SERVICENOW_URL === undefined) return
+  addReadinessCheck('servicenow', async () => {
+    if (verified && Date.now() - checkedAt < RECHECK_MS) return true
+    checkedAt = Date.now()
+    try {
+      return await check()
+    } catch {
+      verified = false
+      return false
+    }
+  })
 }

@@ -53,7 +53,11 @@ async function stores (app: FastifyInstance, opts: StoresOptions) {
   }
   app.addHook('onClose', async () => {
     await app.kv.close()
-    if (owned && redis !== undefined) await redis.quit().catch(() => redis?.disconnect())
+    // QUIT would wait for a reconnect that may never come: only a live connection says goodbye.
+    if (owned && redis !== undefined) {
+      if (redis.status === 'ready') await redis.quit().catch(() => redis?.disconnect())
+      else redis.disconnect()
+    }
   })
 }
 

@@ -71,6 +71,8 @@ export interface ServiceNowClient {
   update (table: string, sysId: string, changed: Readonly<Record<string, string>>): Promise<ServiceNowRecord>
   /** false when the record was already gone. */
   remove (table: string, sysId: string): Promise<boolean>
+  /** Rows matching a query, from `X-Total-Count` (one call, one row read). */
+  count (table: string, query?: EncodedQuery): Promise<number>
   stats (): ServiceNowClientStats
 }
 
@@ -270,6 +272,14 @@ export function createServiceNowClient (options: ServiceNowClientOptions): Servi
     async remove (table, sysId) {
       const res = await request({ method: 'DELETE', path: `/api/now/table/${checkTable(table)}/${checkSysId(sysId)}`, operation: `delete ${table}`, allow404: true })
       return res.status !== 404
+    },
+    async count (table, query) {
+      const params = new URLSearchParams({ sysparm_query: query?.toString() ?? '', sysparm_limit: '1', sysparm_fields: 'sys_id' })
+      const res = await request({ method: 'GET', path: `/api/now/table/${checkTable(table)}`, operation: `count ${table}`, searchParams: params, allow404: true })
+      if (res.status === 404) return 0
+      const total = Number(res.headers['x-total-count'])
+      if (Number.isFinite(total)) return total
+      throw new QssError('QSS_SERVICENOW_BAD_RESPONSE', `ServiceNow did not report X-Total-Count for ${table}`, { statusCode: 502 })
     },
     stats: () => ({ ...counters, tokenFetches: auth.tokenFetches() })
   }

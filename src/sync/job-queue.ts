@@ -63,6 +63,8 @@ export interface BullJobQueueOptions {
   prefix: string
   /** How long a worker holds a job without renewing before another may take it over. */
   lockMs: number
+  /** Longest wait for the running job to reach a page boundary on close. */
+  closeTimeoutMs?: number
 }
 
 export class BullJobQueue implements JobQueue {
@@ -73,6 +75,7 @@ export class BullJobQueue implements JobQueue {
 
   constructor (private readonly opts: BullJobQueueOptions) {
     this.queue = new Queue('sync', { connection: this.connection(), prefix: `${opts.prefix}:bull` })
+    this.queue.on('error', () => {}) // connection trouble is reported by the app's readiness probe
   }
 
   private connection (): Redis {
@@ -116,8 +119,16 @@ export class BullJobQueue implements JobQueue {
 
   async close () {
     this.abort.abort()
-    await this.worker?.close()
-    await this.queue.close()
-    await Promise.all(this.connections.map(async (c) => { await c.quit().catch(() => c.disconnect()) }))
+    // With Redis gone a graceful close would wait forever: force it, and bound the wait either way.
+    const healthy = this.opts.redis.status === 'ready'
+    const closing = (async () => {
+      await this.worker?.close(!healthy)
+      await this.queue.close()
+    })()
+    let timer: NodeJS.Timeout | undefined
+    const limit = healthy ? this.opts.closeTimeoutMs ?? 20000 : 2000
+    await Promise.race([closing.catch(() => {}), new Promise((resolve) => { timer = setTimeout(resolve, limit) })])
+    clearTimeout(timer)
+    for (const c of this.connections) c.disconnect()
   }
 }

@@ -58,7 +58,13 @@ export async function startTestRedis (): Promise<TestRedis> {
     clients.push(c)
     return c
   }
-  const closeClients = async () => { await Promise.all(clients.map(async (c) => { await c.quit().catch(() => c.disconnect()) })) }
+  // QUIT on a connection whose server is gone would wait for a reconnect forever.
+  const closeClients = async () => {
+    await Promise.all(clients.splice(0).map(async (c) => {
+      if (c.status === 'ready') await c.quit().catch(() => c.disconnect())
+      else c.disconnect()
+    }))
+  }
 
   if (hasRedisServer()) {
     const port = await freePort()
@@ -68,10 +74,13 @@ export async function startTestRedis (): Promise<TestRedis> {
     ], { stdio: 'ignore' })
     const url = `redis://127.0.0.1:${port}`
     await waitForPing(url, 5000)
+    let stopped = false
     return {
       url,
       client: client(url),
       stop: async () => {
+        if (stopped) return
+        stopped = true
         await closeClients()
         proc.kill('SIGTERM')
         await new Promise((resolve) => { if (proc.exitCode !== null) resolve(undefined); else proc.once('exit', resolve) })
