@@ -112,8 +112,10 @@ export function createQualysClient (options: QualysClientOptions) {
       const url = readWarning(parsed.body)?.url
       request = url === undefined ? undefined : nextPageRequest(url, options.baseUrl)
       if (url !== undefined) {
-        if (seen.has(url)) throw new QssError('QSS_QUALYS_XML', `Qualys ${first.path} (page ${page}) pointed back at a page already read`, { statusCode: 502, details: { endpoint: first.path, page } })
-        seen.add(url)
+        // A digest, not the URL: the URL is a slice of the page body and would keep every page alive.
+        const digest = createHash('sha256').update(url).digest('hex')
+        if (seen.has(digest)) throw new QssError('QSS_QUALYS_XML', `Qualys ${first.path} (page ${page}) pointed back at a page already read`, { statusCode: 502, details: { endpoint: first.path, page } })
+        seen.add(digest)
       }
       yield { ...parsed, page }
     }
