@@ -76,6 +76,15 @@ export const QUALYS_PATHS = {
   kb: '/api/2.0/fo/knowledge_base/vuln/'
 } as const
 
+/**
+ * The parser's strings are slices of the page body, and a slice keeps its whole parent
+ * alive: a caller holding a few findings would hold every page they came from. A JSON
+ * round trip gives the findings strings of their own, so a page is freed once read.
+ */
+function detached (findings: Finding[]): Finding[] {
+  return JSON.parse(JSON.stringify(findings)) as Finding[]
+}
+
 /** Qualys wants `YYYY-MM-DDTHH:MM:SSZ`: milliseconds dropped, anything unparsable refused. */
 function qualysDate (iso: string): string {
   const t = Date.parse(iso)
@@ -149,7 +158,7 @@ export function createQualysClient (options: QualysClientOptions) {
     const policyTitle = titles.get(policyId)
     for await (const parsed of pages({ path: QUALYS_PATHS.posture, params }, 'postures', 'POSTURE_INFO_LIST_OUTPUT')) {
       const { findings, responseDatetime } = parsePosturePage(parsed.body, policyTitle === undefined ? { policyId } : { policyId, policyTitle })
-      yield { findings, responseDatetime, page: parsed.page, invalidCharsStripped: parsed.invalidCharsStripped }
+      yield { findings: detached(findings), responseDatetime, page: parsed.page, invalidCharsStripped: parsed.invalidCharsStripped }
     }
   }
 
@@ -194,7 +203,7 @@ export function createQualysClient (options: QualysClientOptions) {
           if (entry.solution !== undefined) f.remediation = entry.solution
         }
       }
-      yield { findings, responseDatetime, page: parsed.page, invalidCharsStripped: parsed.invalidCharsStripped }
+      yield { findings: detached(findings), responseDatetime, page: parsed.page, invalidCharsStripped: parsed.invalidCharsStripped }
     }
   }
 
