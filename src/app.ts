@@ -24,8 +24,6 @@ export interface AppDeps {
   metrics?: Metrics
   /** pino destination; tests pass a stream to read the log lines. */
   logStream?: NodeJS.WritableStream
-  /** How long a worker holds a job before another may take it over (tests shorten it). */
-  jobLockMs?: number
 }
 
 declare module 'fastify' {
@@ -85,8 +83,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     redis: app.redis,
     kv: app.kv,
     metrics,
-    log: app.log,
-    ...(deps.jobLockMs === undefined ? {} : { jobLockMs: deps.jobLockMs })
+    log: app.log
   })
   app.decorate('sync', services)
   // Registered after the stores, so it runs before they close: a running sync checkpoints first.

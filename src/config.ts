@@ -25,6 +25,7 @@ export const ConfigSchema = Type.Object({
   SHUTDOWN_GRACE_MS: Int(25000, 0, 600000, 'Time given to in-flight requests and running syncs to finish or checkpoint on SIGTERM.'),
   REQUEST_TIMEOUT_MS: Int(120000, 1000, 3600000, 'HTTP server request timeout (covers `POST /sync?wait=`).'),
   WORKER: Bool(true, 'Run sync jobs in this process. `false` makes an API-only replica (needs REDIS_URL).'),
+  JOB_LOCK_MS: Int(30000, 1000, 600000, 'With Redis: how long a worker may go silent before another worker takes its job over and resumes it.'),
 
   QUALYS_BASE_URL: Type.Optional(Text('Qualys API platform URL, e.g. https://qualysapi.qualys.com (per region).')),
   QUALYS_USERNAME: Type.Optional(Text('Qualys API user. `_FILE` accepted.')),

@@ -36,8 +36,6 @@ export interface SyncServicesDeps {
   kv: KvStore
   metrics: Metrics
   log: Logger
-  /** How long a worker holds a job before another may take it over (tests shorten it). */
-  jobLockMs?: number
 }
 
 export interface SyncServices {
@@ -168,7 +166,7 @@ export function createSyncServices (config: Config, deps: SyncServicesDeps): Syn
 
   const jobs = new SyncJobs({
     store: redis === undefined ? new MemoryJobStore() : new RedisJobStore(redis, prefix),
-    queue: redis === undefined ? new MemoryJobQueue() : new BullJobQueue({ redis, prefix, lockMs: deps.jobLockMs ?? 30000, closeTimeoutMs: Math.max(1000, config.SHUTDOWN_GRACE_MS - 2000) }),
+    queue: redis === undefined ? new MemoryJobQueue() : new BullJobQueue({ redis, prefix, lockMs: config.JOB_LOCK_MS, closeTimeoutMs: Math.max(1000, config.SHUTDOWN_GRACE_MS - 2000) }),
     kv,
     scope: profile.table,
     metrics,

@@ -1,0 +1,52 @@
+import { test } from 'tap'
+import type { SimPolicy } from '../../src/sim/compliance.js'
+import { startWorld } from './harness.js'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+test('Qualys 409 storms and ServiceNow 429s slow the run, but it finishes with nothing lost and no limit exceeded', async (t) => {
+  const w = await startWorld({
+    qualys: { hosts: 30, policies: 3, controlsPerPolicy: 4, limits: { concurrency: 2, rateLimit: 40, windowSec: 4 } },
+    servicenow: { concurrency: { threads: 2, queue: 1 }, rateLimit: { limit: 150, windowSec: 2 } },
+    env: { QUALYS_PAGE_SIZE: '20', SERVICENOW_CONCURRENCY: '4' }
+  })
+  t.teardown(() => w.close())
+  // Another tool on the same subscription: it uses Qualys slots and budget while we sync,
+  // so our client meets 409s it could not have predicted from its own calls.
+  let neighbour = true
+  const headers = { authorization: `Basic ${Buffer.from(`${w.qualys.username}:${w.qualys.password}`).toString('base64')}`, 'x-requested-with': 'neighbour' }
+  const noisy = (async () => {
+    while (neighbour) {
+      await fetch(`${w.qualys.url}/api/2.0/fo/compliance/posture/info/?action=list&policy_id=${(w.qualys.world.policies[0] as SimPolicy).id}&truncation_limit=5`, { headers }).then((r) => r.text()).catch(() => {})
+      await sleep(150)
+    }
+  })()
+  // And ServiceNow answers some calls 429, with and without Retry-After.
+  w.sn.setFaults({ next: [{ status: 429, times: 2, retryAfterSec: 1 }, { status: 429, times: 2 }] })
+
+  const job = await w.sync()
+  neighbour = false
+  await noisy
+  t.equal(job.status, 'succeeded', JSON.stringify(job.error ?? job.result?.errors?.slice(0, 2)))
+  const failing = w.qualys.world.policies.flatMap((p) => Array.from({ length: p.postureCount }, (_, i) => w.qualys.world.posture(p, i))).filter((p) => p.status === 'Failed')
+  t.equal(w.rows('u_poam_table').length, failing.length, 'nothing lost')
+  t.equal(new Set(w.rows('u_poam_table').map((r) => r.u_correlation_id)).size, failing.length, 'nothing duplicated')
+  t.ok(job.progress.pages > 6, `paged through every policy (${job.progress.pages} pages)`)
+  for (const [endpoint, peak] of Object.entries(w.qualys.stats.peakConcurrency)) t.ok(peak <= 2, `Qualys ${endpoint} concurrency ${peak} within the limit`)
+  t.ok(w.sn.stats.peakConcurrency <= 4, `ServiceNow concurrency ${w.sn.stats.peakConcurrency} within SERVICENOW_CONCURRENCY`)
+  t.ok(w.sn.stats.rateLimited >= 4, 'ServiceNow 429s were served and survived')
+  t.ok(job.progress.waits.count > 0, 'the job reports the upstream waits')
+})
+
+test('without other traffic, a multi-policy ingest sees zero Qualys 409s', async (t) => {
+  const w = await startWorld({
+    qualys: { hosts: 20, policies: 3, controlsPerPolicy: 3, limits: { concurrency: 2, rateLimit: 8, windowSec: 2 } },
+    env: { QUALYS_PAGE_SIZE: '15' }
+  })
+  t.teardown(() => w.close())
+  const job = await w.sync()
+  t.equal(job.status, 'succeeded')
+  t.ok(job.progress.pages >= 12, `more pages (${job.progress.pages}) than one rate window allows (8)`)
+  t.ok(job.progress.waits.qualysMs > 0, 'it waited for the window instead of calling into a 409')
+  t.equal(w.qualys.stats.rejected409, 0, 'the client paced itself from the headers')
+})
