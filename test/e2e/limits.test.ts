@@ -13,10 +13,10 @@ test('Qualys 409 storms and ServiceNow 429s slow the run, but it finishes with n
   t.teardown(() => w.close())
   // Another tool on the same subscription: it uses Qualys slots and budget while we sync,
   // so our client meets 409s it could not have predicted from its own calls.
-  let neighbour = true
+  const neighbour = { active: true }
   const headers = { authorization: `Basic ${Buffer.from(`${w.qualys.username}:${w.qualys.password}`).toString('base64')}`, 'x-requested-with': 'neighbour' }
   const noisy = (async () => {
-    while (neighbour) {
+    while (neighbour.active) {
       await fetch(`${w.qualys.url}/api/2.0/fo/compliance/posture/info/?action=list&policy_id=${(w.qualys.world.policies[0] as SimPolicy).id}&truncation_limit=5`, { headers }).then((r) => r.text()).catch(() => {})
       await sleep(150)
     }
@@ -25,7 +25,7 @@ test('Qualys 409 storms and ServiceNow 429s slow the run, but it finishes with n
   w.sn.setFaults({ next: [{ status: 429, times: 2, retryAfterSec: 1 }, { status: 429, times: 2 }] })
 
   const job = await w.sync()
-  neighbour = false
+  neighbour.active = false
   await noisy
   t.equal(job.status, 'succeeded', JSON.stringify(job.error ?? job.result?.errors?.slice(0, 2)))
   const failing = w.qualys.world.policies.flatMap((p) => Array.from({ length: p.postureCount }, (_, i) => w.qualys.world.posture(p, i))).filter((p) => p.status === 'Failed')
