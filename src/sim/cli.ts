@@ -79,5 +79,5 @@ const stop = async () => {
   await servicenow.close()
   process.exit(0)
 }
-process.once('SIGINT', () => { void stop() })
-process.once('SIGTERM', () => { void stop() })
+process.once('SIGINT', () => { stop().catch(() => process.exit(1)) })
+process.once('SIGTERM', () => { stop().catch(() => process.exit(1)) })
