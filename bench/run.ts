@@ -8,7 +8,7 @@ import { cpus, totalmem } from 'node:os'
  */
 const BENCHES: Array<{ name: string, file: string }> = [
   { name: 'qualys-parse', file: './qualys-parse.ts' },
-  { name: 'qualys-ingest-rss', file: './qualys-ingest-rss.ts' },
+  { name: 'qualys-rss', file: './qualys-rss.ts' },
   { name: 'sync', file: './sync-cold-warm.ts' },
   { name: 'findings-query', file: './findings-query.ts' }
 ]

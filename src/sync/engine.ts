@@ -11,6 +11,7 @@ import type { JobControl } from './jobs.js'
 import { PageApplier } from './page-applier.js'
 import type { CiMatcherPort, CiTaggerPort, FindingPage, FindingSourcePort, PoamRecordsPort, WaitEvent } from './ports.js'
 import { computeCiTags } from './ci-tags.js'
+import { readAhead } from './prefetch.js'
 
 export interface EngineDeps {
   config: Config
@@ -96,7 +97,7 @@ export class SyncEngine {
         await control.update((j) => { j.progress.phase = 'fetching'; j.progress.current = sourceKey })
         const since = await this.since(sourceKey, job.request.full)
         let firstDatetime: string | undefined
-        for await (const page of this.pages(sourceKey, since)) {
+        for await (const page of readAhead(this.pages(sourceKey, since))) {
           firstDatetime ??= page.responseDatetime
           const matches = await this.deps.ciMatcher.resolve(uniqueHosts(page.findings))
           for (const [hostId, match] of matches) {
