@@ -129,7 +129,12 @@ async function checkPoamTable (app: FastifyInstance, services: SyncServices, add
     return true
   }
   try {
-    await check()
+    // Bounded: a slow or busy ServiceNow must not keep the replica from starting.
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new QssError('QSS_SERVICENOW_TIMEOUT', 'no answer within 5 s')), 5000)
+    })
+    await Promise.race([check(), timeout]).finally(() => clearTimeout(timer))
   } catch (err) {
     if (err instanceof QssError && err.code === 'QSS_CONFIG_POAM_FIELDS') throw err
     app.log.warn({ err: { code: (err as QssError).code, message: (err as Error).message } }, 'could not read the POA&M table schema from ServiceNow; /ready reports it until it can')

@@ -49,23 +49,23 @@ export function createPoamRepository (options: { client: ServiceNowClient, table
         shown === undefined ? withoutSysId(row) : Object.fromEntries(shown.map((f) => [f, row[f] ?? '']))
       // The instance may compare case-insensitively: answers are filed under the id as asked.
       const asked = new Map([...new Set(ids)].map((id) => [id.toLowerCase(), id]))
-      for (const part of chunk([...asked.values()], MAX_IN_VALUES)) {
+      // Chunks are independent: ask them together (the client's limiter bounds the calls).
+      const pages = await Promise.all(chunk([...asked.values()], MAX_IN_VALUES).map(async (part) => {
         const query = q().in(correlationField, part).orderBy('sys_created_on').orderBy('sys_id')
         const listFields = shown === undefined ? {} : { fields: [...shown, 'sys_created_on'] }
-        for await (const page of client.listPages(table, { query, ...listFields })) {
-          for (const row of page) {
-            const id = asked.get((row[correlationField] ?? '').toLowerCase())
-            if (id === undefined) continue
-            const record: PoamRecord = { sysId: row.sys_id ?? '', fields: project(row) }
-            // Rows come oldest first, so the last one seen is the newest.
-            const previous = found.get(id)
-            if (previous !== undefined) {
-              const { duplicates = [], ...older } = previous
-              record.duplicates = [...duplicates, older]
-            }
-            found.set(id, record)
-          }
+        return await client.list(table, { query, ...listFields })
+      }))
+      for (const row of pages.flat()) {
+        const id = asked.get((row[correlationField] ?? '').toLowerCase())
+        if (id === undefined) continue
+        const record: PoamRecord = { sysId: row.sys_id ?? '', fields: project(row) }
+        // Rows of one id come oldest first (one chunk holds all of them), so the last one seen is the newest.
+        const previous = found.get(id)
+        if (previous !== undefined) {
+          const { duplicates = [], ...older } = previous
+          record.duplicates = [...duplicates, older]
         }
+        found.set(id, record)
       }
       return found
     },

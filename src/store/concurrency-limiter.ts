@@ -24,7 +24,7 @@ export interface ConcurrencyLimiterOptions {
   limit: number
   redis?: Redis
   keyPrefix?: string
-  /** Redis lease length; renewed at a third of it while held. */
+  /** Redis lease length (default 10 s), renewed at a third of it while held: a dead replica's slots come back within it. */
   leaseMs?: number
   /** Redis polling interval while all slots are taken. */
   pollMs?: number
@@ -34,7 +34,7 @@ export function createConcurrencyLimiter (opts: ConcurrencyLimiterOptions): Conc
   const limit = Math.max(1, Math.floor(opts.limit))
   return opts.redis === undefined
     ? new MemoryConcurrencyLimiter(limit)
-    : new RedisConcurrencyLimiter(opts.redis, `${opts.keyPrefix ?? 'qss'}:limiter:v1:${opts.name}`, limit, opts.leaseMs ?? 30000, opts.pollMs ?? 25)
+    : new RedisConcurrencyLimiter(opts.redis, `${opts.keyPrefix ?? 'qss'}:limiter:v1:${opts.name}`, limit, opts.leaseMs ?? 10000, opts.pollMs ?? 25)
 }
 
 class MemoryConcurrencyLimiter implements ConcurrencyLimiter {

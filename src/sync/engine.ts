@@ -97,6 +97,8 @@ export class SyncEngine {
         await control.update((j) => { j.progress.phase = 'fetching'; j.progress.current = sourceKey })
         const since = await this.since(sourceKey, job.request.full)
         let firstDatetime: string | undefined
+        // Page N is written while page N+1 is matched and planned; never more than one page in flight.
+        let writing: Promise<void> | undefined
         for await (const page of readAhead(this.pages(sourceKey, since))) {
           firstDatetime ??= page.responseDatetime
           const matches = await this.deps.ciMatcher.resolve(uniqueHosts(page.findings))
@@ -105,18 +107,28 @@ export class SyncEngine {
             if ('sysId' in match) touchedCis.add(match.sysId)
           }
           await this.deps.findings.upsertPage(page.findings, matches)
-          if (config.POAM_GROUPING === 'finding' || sourceKey === 'vm') await applier.applyFindings(page.findings, matches)
-          else applier.rememberGroups(page.findings)
+          const perFinding = config.POAM_GROUPING === 'finding' || sourceKey === 'vm'
+          const prepared = perFinding ? await applier.prepare(page.findings, matches) : []
+          if (!perFinding) applier.rememberGroups(page.findings)
+          await writing
+          writing = applier.execute(prepared)
+          // Keep a failed write from surfacing as unhandled before the next boundary awaits it.
+          writing.catch(() => {})
           await control.update((j) => {
             j.progress.pages += 1
             j.progress.findings += page.findings.length
             j.progress.actions = { ...result.actions }
             j.progress.errors = result.errors.length + result.errorsOmitted
           })
-          // Page boundary: the only place a sync stops, so nothing is ever half-applied.
-          if (control.signal.aborted) throw new JobInterrupted()
-          if (await control.cancelRequested()) return { result: this.finish(result, applier, seenHosts), cancelled: true }
+          // Page boundary: the only place a sync stops, and only once its writes are done,
+          // so nothing is ever half-applied.
+          if (control.signal.aborted || await control.cancelRequested()) {
+            await writing
+            if (control.signal.aborted) throw new JobInterrupted()
+            return { result: this.finish(result, applier, seenHosts), cancelled: true }
+          }
         }
+        await writing
         await applier.applyRememberedGroups()
         if (firstDatetime !== undefined) {
           result.checkpoints[sourceKey] = firstDatetime

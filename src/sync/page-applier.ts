@@ -43,32 +43,53 @@ export interface PageApplierOptions {
 export class PageApplier {
   private withheld: string[] = []
   private withheldCount = 0
+  private closuresAllowed: number
   private readonly groups = new Set<string>()
 
-  constructor (private readonly opts: PageApplierOptions) {}
+  constructor (private readonly opts: PageApplierOptions) {
+    // A resumed job already closed some records in its earlier attempt.
+    this.closuresAllowed = opts.result.actions.close
+  }
 
+  /** Plans and applies a batch (the two steps of `prepare` and `execute` back to back). */
   async applyFindings (findings: readonly Finding[], matches: Map<string, CiMatch>): Promise<void> {
+    await this.execute(await this.prepare(findings, matches))
+  }
+
+  /**
+   * Reads and plans: desired records, the existing ones (one lookup), the plan, and the
+   * guardrail's verdict. Writes nothing, so the engine can prepare page N+1 while page N
+   * is still being written.
+   */
+  async prepare (findings: readonly Finding[], matches: Map<string, CiMatch>): Promise<PlanAction[]> {
     const { config, profile, records, now } = this.opts
     const grouping = findings.some((f) => f.source === 'vm') ? 'finding' : config.POAM_GROUPING
     const { records: desired } = buildDesiredRecords(findings, matches, { profile, grouping, unmatched: config.POAM_UNMATCHED, now: now() })
-    if (desired.size === 0) return
+    if (desired.size === 0) return []
     const existing = await records.findByCorrelationIds([...desired.keys()])
     const actions = plan(desired, existing, { reopen: config.POAM_REOPEN, profile, now: now() })
     const guard = applyClosureGuard(actions, {
       openCount: this.opts.openAtStart,
       maxPerRun: config.CLOSE_MAX_PER_RUN,
       maxPercent: config.CLOSE_MAX_PERCENT,
-      closedSoFar: this.opts.result.actions.close
+      closedSoFar: this.closuresAllowed
     })
+    // Counted when allowed, not when written: the next page is planned before this one is written.
+    this.closuresAllowed += guard.allowed.filter((a) => a.kind === 'close').length
     for (const action of guard.withheld) {
       this.withheldCount++
       if (this.withheld.length < MAX_WITHHELD_KEPT) this.withheld.push(action.correlationId)
     }
-    const outcomes = await Promise.allSettled(guard.allowed.map((action) => this.applyOne(action)))
+    return guard.allowed
+  }
+
+  /** Writes a prepared plan; per-record failures are recorded, an outage is thrown once all writes settled. */
+  async execute (actions: readonly PlanAction[]): Promise<void> {
+    const outcomes = await Promise.allSettled(actions.map((action) => this.applyOne(action)))
     const links: PoamLinkUpdate[] = []
     let fatal: unknown
     outcomes.forEach((outcome, i) => {
-      const action = guard.allowed[i] as PlanAction
+      const action = actions[i] as PlanAction
       if (outcome.status === 'fulfilled') {
         const sysId = outcome.value
         for (const findingId of action.findingIds) {
@@ -77,9 +98,8 @@ export class PageApplier {
         return
       }
       const err = outcome.reason
-      if (isQssError(err) && FATAL_CODES.has(err.code)) fatal ??= err
-      else if (!isQssError(err)) fatal ??= err
-      else this.recordError(action, err.code, err.message)
+      if (isQssError(err) && !FATAL_CODES.has(err.code)) this.recordError(action, err.code, err.message)
+      else fatal ??= err
     })
     if (!this.opts.dryRun && links.length > 0) await this.opts.findings.setPoamLinks(links)
     if (fatal !== undefined) throw fatal

@@ -36,7 +36,7 @@ test('killing the worker mid-run (SIGKILL) and starting another resumes the job:
     SERVICENOW_CONCURRENCY: '2'
   }
   const startWorker = async (): Promise<ChildProcess> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', new URL('./worker-process.ts', import.meta.url).pathname], {
+    const child = spawn(process.execPath, ['--import', 'tsx', new URL('./fixtures/worker-process.ts', import.meta.url).pathname], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit']
     })
