@@ -21,7 +21,9 @@ export const FieldRole = {
   originalDetection: 'originalDetection',
   scheduledCompletion: 'scheduledCompletion',
   statusDate: 'statusDate',
-  closeNotes: 'closeNotes'
+  closeNotes: 'closeNotes',
+  /** Holds the risk label (High/Moderate/Low): read back for the open-POA&M-by-risk metric. */
+  risk: 'risk'
 } as const
 export type FieldRole = typeof FieldRole[keyof typeof FieldRole]
 
@@ -57,7 +59,7 @@ const CUSTOM_FIELDS: readonly FieldDef[] = [
   text('short_description', (i) => shortDescription(i)),
   text('description', (i) => fullDescription(i)),
   text('cmdb_ci', (i) => i.ciSysId),
-  text('risk_rating', (i) => i.risk),
+  text('risk_rating', (i) => i.risk, FieldRole.risk),
   text('status', status, FieldRole.status),
   text('u_correlation_id', (i) => i.correlationId, FieldRole.correlation),
   text('u_weakness_name', (i) => i.weaknessName),
@@ -86,7 +88,7 @@ const GRC_FIELDS: readonly FieldDef[] = [
   text('description', (i) => fullDescription(i, { withDetails: true })),
   text('state', status, FieldRole.status),
   text('priority', (i) => GRC_PRIORITY[i.risk]),
-  text('issue_rating', (i) => i.risk),
+  text('issue_rating', (i) => i.risk, FieldRole.risk),
   date('planned_end_date', (i) => i.scheduledCompletionDate, FieldRole.scheduledCompletion),
   text('weakness_description', (i) => i.weaknessDescription),
   text('cmdb_ci', (i) => i.ciSysId),

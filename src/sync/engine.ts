@@ -143,6 +143,7 @@ export class SyncEngine {
         for (const key of ['created', 'updated', 'deleted', 'unchanged'] as const) result.tags[key] += counts[key]
         for (const e of counts.errors) applier.recordTagError(`ci:${e.ciSysId}:${e.key}`, e.code, e.message)
       }
+      if (!dryRun) await this.recordOpenByRisk()
       return { result: this.finish(result, applier, seenHosts), cancelled: false }
     } catch (err) {
       if (isQssError(err) && !(err instanceof JobInterrupted)) this.finish(result, applier, seenHosts)
@@ -150,6 +151,13 @@ export class SyncEngine {
     } finally {
       this.deps.waits.listener = undefined
     }
+  }
+
+  /** The open-POA&M gauge; a failed count only leaves the gauge as it was. */
+  private async recordOpenByRisk () {
+    const counts = await this.deps.records.countOpenByRisk().catch(() => undefined)
+    if (counts === undefined) return
+    for (const [risk, n] of Object.entries(counts)) this.deps.metrics?.openPoams.set({ risk }, n)
   }
 
   private sourceKeys (job: SyncJob): string[] {

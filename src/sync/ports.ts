@@ -33,6 +33,8 @@ export interface PoamRecordsPort {
   update (sysId: string, changed: Record<string, string>): Promise<void>
   /** Open records in the table (for the closure guardrail's percentage). */
   countOpen (): Promise<number>
+  /** Open records per risk, when the profile has a risk column (for the metric). */
+  countOpenByRisk (): Promise<Record<Risk, number> | undefined>
 }
 
 export interface DesiredCiTags {

@@ -6,7 +6,8 @@ import { RedisFindingsStore } from '../findings/redis-store.js'
 import type { FindingsStore } from '../findings/store.js'
 import type { Metrics } from '../metrics.js'
 import { baseCorrelationId } from '../poam/correlation.js'
-import { profileFromConfig, targetFields, type PoamProfile } from '../poam/profiles.js'
+import { FieldRole, columnOf, profileFromConfig, targetFields, type PoamProfile } from '../poam/profiles.js'
+import type { Risk } from '../findings/model.js'
 import { createQualysClient, type QualysClient } from '../qualys/client.js'
 import { createServiceNowClient, type ServiceNowAuth, type ServiceNowClient } from '../servicenow/client.js'
 import { createCiMatcher } from '../servicenow/cmdb.js'
@@ -94,6 +95,13 @@ function poamRecords (client: ServiceNowClient, profile: PoamProfile, config: Co
     async update (sysId, changed) { await repo.update(sysId, changed) },
     async countOpen () {
       return await client.count(profile.table, q().eq(profile.statusField, profile.statusValues.open))
+    },
+    async countOpenByRisk () {
+      const column = columnOf(profile, FieldRole.risk)
+      if (column === undefined) return undefined
+      const open = (risk: Risk) => client.count(profile.table, q().eq(profile.statusField, profile.statusValues.open).eq(column, risk))
+      const [High, Moderate, Low] = await Promise.all([open('High'), open('Moderate'), open('Low')])
+      return { High, Moderate, Low }
     }
   }
 }

@@ -95,6 +95,15 @@ test('first sync: one POA&M per failing finding with every default field, tags o
   t.equal(full.result?.actions.noop, full.progress.findings - errors, 'every finding with a verdict planned as a noop')
   t.same([full.result?.actions.create, full.result?.actions.update, full.result?.actions.close, full.result?.actions.reopen], [0, 0, 0, 0])
   t.equal(w.rows('u_poam_table').length, rows.length, 'no duplicates after three runs')
+
+  const metrics = (await w.app.inject({ url: '/metrics', headers: auth })).body
+  const openHigh = rows.filter((r) => r.risk_rating === 'High').length
+  t.match(metrics, new RegExp(`qss_open_poams\\{risk="High"\\} ${openHigh}\\b`), 'open POA&Ms by risk')
+  t.match(metrics, new RegExp(`qss_sync_records_total\\{action="create"\\} ${failing.length}\\b`), 'records per action')
+  t.match(metrics, /qss_upstream_calls_total\{target="qualys",operation="postures",status="200"\} \d+/, 'Qualys calls')
+  t.match(metrics, /qss_upstream_calls_total\{target="servicenow",[^}]*status="201"\} \d+/, 'ServiceNow writes')
+  t.match(metrics, /qss_ci_cache_lookups_total\{result="hit"\} [1-9]/, 'CI cache hits on re-runs')
+  t.match(metrics, /qss_sync_duration_seconds_count\{outcome="succeeded"\} 3/, 'sync durations')
 })
 
 test('a rescan that fixes postures closes exactly those records; a regression reopens them; tags follow', async (t) => {
