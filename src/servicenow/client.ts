@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto'
 import got, { type Got, type Response } from 'got'
 import { QssError } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import { createConcurrencyLimiter, type ConcurrencyLimiter } from '../store/concurrency-limiter.js'
 import { createAuthenticator, type ServiceNowAuth } from './auth.js'
 import type { EncodedQuery } from './query.js'
-import { errorEnvelope, failure, parseBody, parseLinkHeader, retryAfterMs, toRecord, type ServiceNowRecord } from './responses.js'
+import { errorEnvelope, failure, parseBody, parseLinkHeader, retryAfterMs, snMessage, toRecord, type ServiceNowRecord } from './responses.js'
 
 /**
  * The one way this service talks to ServiceNow's Table API. Every call goes through one
@@ -73,7 +74,26 @@ export interface ServiceNowClient {
   remove (table: string, sysId: string): Promise<boolean>
   /** Rows matching a query, from `X-Total-Count` (one call, one row read). */
   count (table: string, query?: EncodedQuery): Promise<number>
+  /**
+   * Several Table API writes in one Batch API call (one round trip; the instance still runs
+   * them one by one). Each answer carries its own status; requests the instance did not
+   * get to (its 30 s cut) come back with status 0.
+   */
+  batch (requests: readonly BatchRequest[]): Promise<BatchAnswer[]>
   stats (): ServiceNowClientStats
+}
+
+export interface BatchRequest {
+  method: 'POST' | 'PATCH' | 'DELETE'
+  table: string
+  sysId?: string
+  body?: Readonly<Record<string, string>>
+}
+
+export interface BatchAnswer {
+  status: number
+  record?: ServiceNowRecord
+  error?: string
 }
 
 const TABLE = /^[a-z0-9_]+$/
@@ -280,6 +300,33 @@ export function createServiceNowClient (options: ServiceNowClientOptions): Servi
       const total = Number(res.headers['x-total-count'])
       if (Number.isFinite(total)) return total
       throw new QssError('QSS_SERVICENOW_BAD_RESPONSE', `ServiceNow did not report X-Total-Count for ${table}`, { statusCode: 502 })
+    },
+    async batch (requests) {
+      if (requests.length === 0) return []
+      const restRequests = requests.map((r, i) => ({
+        id: String(i),
+        method: r.method,
+        url: `/api/now/table/${checkTable(r.table)}${r.sysId === undefined ? '' : `/${checkSysId(r.sysId)}`}?sysparm_exclude_reference_link=true`,
+        headers: [{ name: 'Content-Type', value: 'application/json' }, { name: 'Accept', value: 'application/json' }],
+        ...(r.body === undefined ? {} : { body: Buffer.from(JSON.stringify(r.body)).toString('base64') })
+      }))
+      const res = await request({ method: 'POST', path: '/api/now/v1/batch', operation: 'batch', json: { batch_request_id: randomUUID(), rest_requests: restRequests } })
+      const serviced = (res.body as { serviced_requests?: Array<{ id?: string, status_code?: number, body?: string }> } | undefined)?.serviced_requests ?? []
+      const answers: BatchAnswer[] = requests.map(() => ({ status: 0, error: 'not serviced within the batch time limit' }))
+      for (const item of serviced) {
+        const index = Number(item.id)
+        if (!Number.isInteger(index) || index < 0 || index >= answers.length) continue
+        const status = Number(item.status_code ?? 0)
+        const body = item.body === undefined || item.body === '' ? undefined : parseBody(Buffer.from(item.body, 'base64').toString('utf8'))
+        const answer: BatchAnswer = { status }
+        if (status >= 200 && status < 300) {
+          if (body !== undefined) answer.record = toRecord(resultOf(body))
+        } else {
+          answer.error = snMessage(errorEnvelope(body))
+        }
+        answers[index] = answer
+      }
+      return answers
     },
     stats: () => ({ ...counters, tokenFetches: auth.tokenFetches() })
   }

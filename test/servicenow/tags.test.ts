@@ -32,20 +32,27 @@ test('CI tags: created, diffed, removed when nothing is open', async (t) => {
   t.same(tagsOf(c), { [TAG_KEYS.riskTier]: 'Low' }, 'no failed policy: no policy tag')
 })
 
-test('duplicate tag rows collapse; bad CI ids and failed writes are reported, not fatal', async (t) => {
+test('duplicate tag rows collapse; bad CI ids and failed writes are reported, not fatal, and the next run repairs them', async (t) => {
   const { sim, client } = await simWithClient(t)
   const [a, b] = sim.estate.cis.map((ci) => ci.sys_id)
   if (a === undefined || b === undefined) throw new Error('estate too small')
   sim.insert(TAG_TABLE, { configuration_item: a, key: TAG_KEYS.riskTier, value: 'High' })
   sim.insert(TAG_TABLE, { configuration_item: a, key: TAG_KEYS.riskTier, value: 'Low' })
   const tagger = createCiTagger({ client })
-  sim.setFaults({ next: [{ status: 403, method: 'POST' }] })
-  const result = await tagger.apply(new Map<string, DesiredTags>([
+  const desired = new Map<string, DesiredTags>([
     [a, { riskTier: 'High', failedPolicies: [] }],
     [b, { riskTier: 'Low', failedPolicies: [] }],
     ['x^ORsys_id!=0', { riskTier: 'High', failedPolicies: [] }]
-  ]))
-  t.match(result, { created: 0, deleted: 1, unchanged: 1 })
-  t.same(result.errors.map((e) => [e.ciSysId, e.code]), [['x^ORsys_id!=0', 'QSS_QUERY_UNSAFE_VALUE'], [b, 'QSS_SERVICENOW_FORBIDDEN']])
+  ])
+  // The writes travel in one Batch API call (a POST): refused, every write in it is reported.
+  sim.setFaults({ next: [{ status: 403, method: 'POST' }] })
+  const refused = await tagger.apply(desired)
+  t.match(refused, { created: 0, deleted: 0, unchanged: 1 })
+  t.same(refused.errors.map((e) => [e.ciSysId, e.code]).sort(), [[a, 'QSS_SERVICENOW_FORBIDDEN'], [b, 'QSS_SERVICENOW_FORBIDDEN'], ['x^ORsys_id!=0', 'QSS_QUERY_UNSAFE_VALUE']].sort())
+
+  const repaired = await tagger.apply(desired)
+  t.match(repaired, { created: 1, deleted: 1, unchanged: 1 })
+  t.same(repaired.errors.map((e) => [e.ciSysId, e.code]), [['x^ORsys_id!=0', 'QSS_QUERY_UNSAFE_VALUE']])
+  t.equal(sim.stats.calls['POST batch'] ?? sim.stats.calls.batch ?? 0, 2, 'one Batch API call per apply')
   t.same(sim.table(TAG_TABLE).filter((r) => r.configuration_item === a).map((r) => r.value), ['High'])
 })
