@@ -30,7 +30,10 @@ for (const bench of BENCHES) {
   try {
     const mod = await import(url.href) as { run: () => Promise<Record<string, string | number>> }
     const figures = await mod.run()
-    for (const [key, value] of Object.entries(figures)) rows.push([bench.name, key, String(value)])
+    for (const [key, value] of Object.entries(figures)) {
+      rows.push([bench.name, key, String(value)])
+      process.stdout.write(`  ${key}: ${String(value)}\n`)
+    }
   } catch (err) {
     rows.push([bench.name, 'error', err instanceof Error ? err.message : String(err)])
   }

@@ -4,13 +4,15 @@ import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import type { SyncJob } from '../src/sync/job-model.js'
 import { naiveSync } from './naive-baseline.js'
+import { startTestRedis } from '../test/helpers/redis.js'
 
 /**
  * Cold sync, warm re-sync and the naive baseline, against both simulators in a child
  * process (so the service's RSS is its own) with injected latency: Qualys 50 ms, ServiceNow
  * 20 ms, Qualys limits 2 concurrent / 300 calls per 60 s (the hourly default scaled), and
  * SERVICENOW_CONCURRENCY 4. Sizes: BENCH_HOSTS x BENCH_CONTROLS (default 2000 x 100), and a
- * 200 x 20 world where the naive script runs beside the service.
+ * 200 x 20 world where the naive script runs beside the service. The service uses a private
+ * Redis (findings, cache, jobs), as a production deployment does.
  */
 const SN_LATENCY_MS = 20
 const SN_CONCURRENCY = 4
@@ -45,8 +47,9 @@ interface SnStats { total: number, writes: number, calls: Record<string, number>
 async function snStats (sims: Sims): Promise<SnStats> { return await json(`${sims.servicenow.url}/__sim/stats`) as unknown as SnStats }
 async function resetSn (sims: Sims) { await fetch(`${sims.servicenow.url}/__sim/stats`, { method: 'POST' }) }
 
-async function serviceFor (sims: Sims) {
+async function serviceFor (sims: Sims, redisUrl?: string) {
   return await buildApp(loadConfig({
+    ...(redisUrl === undefined ? {} : { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `bench${Date.now()}` }),
     AUTH_DISABLED: 'true',
     LOG_LEVEL: 'silent',
     QUALYS_BASE_URL: sims.qualys.url,
@@ -83,7 +86,9 @@ const cmdbCalls = (s: SnStats) => Object.entries(s.calls).filter(([k]) => /cmdb_
 
 async function mainWorld (hosts: number, controls: number): Promise<Record<string, string | number>> {
   const sims = await startSims(hosts, controls)
-  const app = await serviceFor(sims)
+  // Redis, as in production: the in-memory default keeps every finding in the process.
+  const redis = await startTestRedis()
+  const app = await serviceFor(sims, redis.url)
   try {
     await app.ready()
     await resetSn(sims)
@@ -116,6 +121,7 @@ async function mainWorld (hosts: number, controls: number): Promise<Record<strin
     }
   } finally {
     await app.close()
+    await redis.stop()
     await stopSims(sims)
   }
 }

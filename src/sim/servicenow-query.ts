@@ -85,15 +85,32 @@ function likeMatches (cell: string, pattern: string): boolean {
   return new RegExp(escaped, 's').test(lower(cell))
 }
 
+// A condition's lower-cased value (and IN list) is computed once per query, not once per row:
+// lookups scan whole tables, and tables grow to tens of thousands of rows in benchmarks.
+const loweredValue = new WeakMap<Condition, string>()
+const loweredList = new WeakMap<Condition, Set<string>>()
+
+function valueOf (c: Condition): string {
+  let v = loweredValue.get(c)
+  if (v === undefined) { v = lower(c.value); loweredValue.set(c, v) }
+  return v
+}
+
+function listOf (c: Condition): Set<string> {
+  let set = loweredList.get(c)
+  if (set === undefined) { set = new Set(c.value.split(',').map(lower)); loweredList.set(c, set) }
+  return set
+}
+
 function conditionMatches (row: SimRow, c: Condition): boolean {
   const cell = row[c.field] ?? ''
   switch (c.op) {
     case 'ISEMPTY': return cell === ''
     case 'ISNOTEMPTY': return cell !== ''
-    case '=': return lower(cell) === lower(c.value)
-    case '!=': return lower(cell) !== lower(c.value)
-    case 'IN': return c.value.split(',').some((v) => lower(v) === lower(cell))
-    case 'NOT IN': return !c.value.split(',').some((v) => lower(v) === lower(cell))
+    case '=': return lower(cell) === valueOf(c)
+    case '!=': return lower(cell) !== valueOf(c)
+    case 'IN': return listOf(c).has(lower(cell))
+    case 'NOT IN': return !listOf(c).has(lower(cell))
     case 'STARTSWITH': return lower(cell).startsWith(lower(c.value))
     case 'ENDSWITH': return lower(cell).endsWith(lower(c.value))
     case 'LIKE': return likeMatches(cell, c.value)
