@@ -39,7 +39,9 @@ export interface ServiceNowSimStats {
   total: number
   /** Requests per `"<METHOD> <table>"` (`oauth_token.do` and `batch` included). */
   calls: Record<string, number>
-  /** Successful table writes (POST, PUT, PATCH, DELETE). */
+  /** Requests carried inside Batch API calls, per `"<METHOD> <table>"` (not in `total` or `calls`). */
+  batchItems: Record<string, number>
+  /** Successful table writes (POST, PUT, PATCH, DELETE), batch items included. */
   writes: number
   /** 429s served, whatever the cause (rule, full queue, injected). */
   rateLimited: number
@@ -83,7 +85,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const sleep = async (ms: number) => { if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 function emptyStats (): ServiceNowSimStats {
-  return { total: 0, calls: {}, writes: 0, rateLimited: 0, unauthorized: 0, faults: 0, rowsReturned: {}, peakConcurrency: 0, tokenGrants: {} }
+  return { total: 0, calls: {}, batchItems: {}, writes: 0, rateLimited: 0, unauthorized: 0, faults: 0, rowsReturned: {}, peakConcurrency: 0, tokenGrants: {} }
 }
 
 /** `table/x`, `v2/table/x/id`, `v1/batch` → what the request addresses. */
@@ -117,7 +119,12 @@ export async function startServiceNowSim (options: ServiceNowSimOptions = {}): P
     const key = `${method} ${target}`
     stats.calls[key] = (stats.calls[key] ?? 0) + 1
   }
-  const snapshot = (): ServiceNowSimStats => ({ ...stats, calls: { ...stats.calls }, rowsReturned: { ...stats.rowsReturned }, tokenGrants: { ...auth.grants } })
+  // Requests carried inside a Batch API call are not round trips of their own: counted apart.
+  const countBatchItem = (method: string, target: string) => {
+    const key = `${method} ${target}`
+    stats.batchItems[key] = (stats.batchItems[key] ?? 0) + 1
+  }
+  const snapshot = (): ServiceNowSimStats => ({ ...stats, calls: { ...stats.calls }, batchItems: { ...stats.batchItems }, rowsReturned: { ...stats.rowsReturned }, tokenGrants: { ...auth.grants } })
   const resetStats = () => {
     stats = emptyStats()
     for (const key of Object.keys(auth.grants)) delete auth.grants[key]
@@ -189,7 +196,7 @@ export async function startServiceNowSim (options: ServiceNowSimOptions = {}): P
           const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : ''
           if (path.batch === true) {
             result = method === 'POST'
-              ? runBatch(String(request.body ?? ''), origin, store, (m, t, r) => { count(m, t); tally(r, m, t) })
+              ? runBatch(String(request.body ?? ''), origin, store, (m, t, r) => { countBatchItem(m, t); tally(r, m, t) })
               : errorReply(405, 'Method not Supported')
           } else {
             result = handleTableRequest(store, {
