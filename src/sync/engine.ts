@@ -97,7 +97,7 @@ export class SyncEngine {
         await control.update((j) => { j.progress.phase = 'fetching'; j.progress.current = sourceKey })
         const since = await this.since(sourceKey, job.request.full)
         let firstDatetime: string | undefined
-        // Page N is written while page N+1 is matched and planned; never more than one page in flight.
+        // Page N is written while page N+1 is matched, planned and starts writing; at most two pages in flight.
         let writing: Promise<void> | undefined
         for await (const page of readAhead(this.pages(sourceKey, since))) {
           firstDatetime ??= page.responseDatetime
@@ -110,10 +110,18 @@ export class SyncEngine {
           const perFinding = config.POAM_GROUPING === 'finding' || sourceKey === 'vm'
           const prepared = perFinding ? await applier.prepare(page.findings, matches) : []
           if (!perFinding) applier.rememberGroups(page.findings)
-          await writing
+          // This page's writes start as soon as it is planned, while the previous page's last
+          // writes drain: the ServiceNow lanes never idle at a page boundary.
+          const previous = writing
           writing = applier.execute(prepared)
-          // Keep a failed write from surfacing as unhandled before the next boundary awaits it.
+          // Keep a failed write from surfacing as unhandled before it is awaited.
           writing.catch(() => {})
+          try {
+            await previous
+          } catch (err) {
+            await writing.catch(() => {})
+            throw err
+          }
           await control.update((j) => {
             j.progress.pages += 1
             j.progress.findings += page.findings.length
