@@ -1,4 +1,5 @@
 import type { FindingsStore, StoredHost } from './store.js'
+import type { HostIdentity } from './model.js'
 
 /**
  * The CMDB coverage report: how the hosts Qualys reports matched CIs, and which ones did
@@ -8,13 +9,7 @@ import type { FindingsStore, StoredHost } from './store.js'
 export const HostIdentifier = ['ip', 'ipv6', 'dns', 'fqdn', 'netbios'] as const
 export type HostIdentifier = typeof HostIdentifier[number]
 
-export interface CoverageHost {
-  qualysHostId: string
-  ip?: string
-  ipv6?: string
-  dns?: string
-  fqdn?: string
-  netbios?: string
+export interface CoverageHost extends HostIdentity {
   lastSeen: string
   /** `not_evaluated`: no CI match was recorded for the host yet. */
   reason: 'ambiguous' | 'unmatched' | 'unsafe' | 'not_evaluated'

@@ -16,14 +16,18 @@ export type Risk = typeof Risk[keyof typeof Risk]
 /** Ordering used wherever "the highest risk" is needed. */
 export const RISK_RANK: Record<Risk, number> = { High: 3, Moderate: 2, Low: 1 }
 
-/** Host identifiers as Qualys reports them. All optional but `qualysHostId`. */
-export interface FindingHost {
+/** The identifiers Qualys gives a host, the ones CMDB matching and coverage use. */
+export interface HostIdentity {
   qualysHostId: string
   ip?: string
   ipv6?: string
   dns?: string
   fqdn?: string
   netbios?: string
+}
+
+/** Host identifiers as Qualys reports them. All optional but `qualysHostId`. */
+export interface FindingHost extends HostIdentity {
   os?: string
   trackingMethod?: string
 }

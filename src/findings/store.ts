@@ -1,7 +1,7 @@
 import { isIP } from 'node:net'
 import { QssError } from '../errors.js'
 import { encodeCursor } from './cursor.js'
-import type { CiMatch, Finding, FindingHost, FindingSource, FindingStatus, Risk } from './model.js'
+import type { CiMatch, Finding, FindingHost, FindingSource, FindingStatus, HostIdentity, Risk } from './model.js'
 
 /**
  * The findings store: the last known state of every finding with the CI its host matched
@@ -25,13 +25,7 @@ export type StoredFinding = Finding & {
 }
 
 /** A host as last seen in a findings page, with how it matched the CMDB. */
-export interface StoredHost {
-  qualysHostId: string
-  ip?: string
-  ipv6?: string
-  dns?: string
-  fqdn?: string
-  netbios?: string
+export interface StoredHost extends HostIdentity {
   ciMatch?: CiMatch
   /** ISO-8601 UTC: when a page last carried a finding of this host. */
   lastSeen: string

@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics.js'
 import type { PoamProfile } from '../poam/profiles.js'
 import type { KvStore } from '../store/kv-store.js'
 import { JobInterrupted } from './job-queue.js'
-import { emptyActionCounts, type JobResult, type SyncJob } from './job-model.js'
+import { emptyJobResult, type JobResult, type SyncJob } from './job-model.js'
 import type { JobControl } from './jobs.js'
 import { PageApplier } from './page-applier.js'
 import type { CiMatcherPort, CiTaggerPort, FindingPage, FindingSourcePort, PoamRecordsPort, WaitEvent } from './ports.js'
@@ -59,15 +59,7 @@ export class SyncEngine {
   async run (job: SyncJob, control: JobControl): Promise<{ result: JobResult, cancelled: boolean }> {
     const { config, records } = this.deps
     const dryRun = job.request.dryRun
-    const result: JobResult = job.result ?? {
-      actions: emptyActionCounts(),
-      tags: { created: 0, updated: 0, deleted: 0, unchanged: 0 },
-      coverage: { hosts: 0, matched: 0, unmatched: 0, ambiguous: 0 },
-      errors: [],
-      errorsOmitted: 0,
-      checkpoints: {},
-      ...(dryRun ? { plan: [], planOmitted: 0 } : {})
-    }
+    const result: JobResult = job.result ?? emptyJobResult(dryRun)
     job.result = result
     const openAtStart = await records.countOpen()
     const applier = new PageApplier({

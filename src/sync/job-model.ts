@@ -95,6 +95,18 @@ export function emptyActionCounts (): Record<ActionKind, number> {
   return { create: 0, update: 0, close: 0, reopen: 0, noop: 0 }
 }
 
+export function emptyJobResult (dryRun: boolean): JobResult {
+  return {
+    actions: emptyActionCounts(),
+    tags: { created: 0, updated: 0, deleted: 0, unchanged: 0 },
+    coverage: { hosts: 0, matched: 0, unmatched: 0, ambiguous: 0 },
+    errors: [],
+    errorsOmitted: 0,
+    checkpoints: {},
+    ...(dryRun ? { plan: [], planOmitted: 0 } : {})
+  }
+}
+
 export function newJob (id: string, scope: string, request: SyncRequest, now: Date): SyncJob {
   return {
     id,

@@ -1,4 +1,5 @@
 import type { CiMatch, Finding, FindingHost, Risk } from '../findings/model.js'
+import type { TagResult } from '../servicenow/tags.js'
 
 /**
  * What the sync engine needs from the outside world, as narrow interfaces. The wiring
@@ -42,14 +43,8 @@ export interface DesiredCiTags {
   failedPolicies: string[]
 }
 
-export interface TagCounts {
-  created: number
-  updated: number
-  deleted: number
-  unchanged: number
-  /** Tag writes that failed; the other CIs are still tagged. */
-  errors: Array<{ ciSysId: string, key: string, code: string, message: string }>
-}
+/** What applying tags did (the ServiceNow tagger's result). */
+export type TagCounts = TagResult
 
 export interface CiTaggerPort {
   apply (desired: Map<string, DesiredCiTags>): Promise<TagCounts>

@@ -4,22 +4,14 @@ import { MemoryKvStore } from '../../src/store/memory-kv-store.js'
 import { RedisKvStore } from '../../src/store/redis-kv-store.js'
 import { BullJobQueue, JobInterrupted, MemoryJobQueue } from '../../src/sync/job-queue.js'
 import { MemoryJobStore, RedisJobStore } from '../../src/sync/job-store.js'
-import { emptyActionCounts, type JobResult, type SyncRequest } from '../../src/sync/job-model.js'
+import { emptyActionCounts, emptyJobResult, type JobResult, type SyncRequest } from '../../src/sync/job-model.js'
 import { SyncJobs, type SyncExecutor } from '../../src/sync/jobs.js'
 import { startTestRedis } from '../helpers/redis.js'
 
 const request: SyncRequest = { policyIds: ['1'], sources: ['pc'], dryRun: false, full: false }
 
 function result (over: Partial<JobResult> = {}): JobResult {
-  return {
-    actions: emptyActionCounts(),
-    tags: { created: 0, updated: 0, deleted: 0, unchanged: 0 },
-    coverage: { hosts: 0, matched: 0, unmatched: 0, ambiguous: 0 },
-    errors: [],
-    errorsOmitted: 0,
-    checkpoints: {},
-    ...over
-  }
+  return { ...emptyJobResult(false), ...over }
 }
 
 /** An executor that runs `pages` steps, reporting progress, until released by the test. */
