@@ -4,6 +4,7 @@ import type { CiMatch, Finding, FindingHost } from '../findings/model.js'
 import type { FindingsStore } from '../findings/store.js'
 import type { Metrics } from '../metrics.js'
 import type { PoamProfile } from '../poam/profiles.js'
+import { baseCorrelationId } from '../poam/correlation.js'
 import type { KvStore } from '../store/kv-store.js'
 import { JobInterrupted } from './job-queue.js'
 import { emptyJobResult, type JobResult, type SyncJob } from './job-model.js'
@@ -31,6 +32,8 @@ export interface EngineDeps {
 /** Keeps the job result small enough to store and return: the rest is counted. */
 const MAX_ERRORS_KEPT = 200
 const MAX_PLAN_KEPT = 5000
+/** Open records up to which their ids are kept in memory for the run (about 100 bytes each). */
+const MAX_OPEN_SET = 500_000
 
 /**
  * One sync, page by page (design.md, "Data flow of one sync"): each page is parsed,
@@ -62,6 +65,7 @@ export class SyncEngine {
     const result: JobResult = job.result ?? emptyJobResult(dryRun)
     job.result = result
     const openAtStart = await records.countOpen()
+    const openBases = await this.openBases(openAtStart)
     const applier = new PageApplier({
       config,
       profile: this.deps.profile,
@@ -70,6 +74,7 @@ export class SyncEngine {
       metrics: this.deps.metrics,
       dryRun,
       openAtStart,
+      openBases,
       now: this.now,
       result,
       maxErrors: MAX_ERRORS_KEPT,
@@ -151,6 +156,18 @@ export class SyncEngine {
     } finally {
       this.deps.waits.listener = undefined
     }
+  }
+
+  /**
+   * The base correlation ids of the open records, read once per run (one column, paged):
+   * a passed finding without an open record can only be a noop, so it needs no lookup.
+   * Above MAX_OPEN_SET records the set would cost more memory than the lookups it saves.
+   */
+  private async openBases (openCount: number): Promise<Set<string> | undefined> {
+    if (openCount > MAX_OPEN_SET) return undefined
+    const bases = new Set<string>()
+    for await (const ids of this.deps.records.openCorrelationIds()) for (const id of ids) bases.add(baseCorrelationId(id))
+    return bases
   }
 
   /** The open-POA&M gauge; a failed count only leaves the gauge as it was. */

@@ -4,6 +4,7 @@ import type { CiMatch, Finding } from '../findings/model.js'
 import type { FindingsStore, PoamLinkUpdate, StoredFinding } from '../findings/store.js'
 import type { Metrics } from '../metrics.js'
 import { buildDesiredRecords } from '../poam/mapping.js'
+import { baseCorrelationId } from '../poam/correlation.js'
 import type { PoamProfile } from '../poam/profiles.js'
 import type { JobResult, PlannedAction, RecordError } from './job-model.js'
 import { applyClosureGuard, plan, type PlanAction } from './planner.js'
@@ -27,6 +28,8 @@ export interface PageApplierOptions {
   dryRun: boolean
   /** Open records when the run started, for the closure guardrail's percentage. */
   openAtStart: number
+  /** Base correlation ids of the records open when the run started, when known. */
+  openBases?: Set<string> | undefined
   now: () => Date
   /** The job's result, filled in place so progress shows it as it grows. */
   result: JobResult
@@ -66,7 +69,12 @@ export class PageApplier {
     const grouping = findings.some((f) => f.source === 'vm') ? 'finding' : config.POAM_GROUPING
     const { records: desired } = buildDesiredRecords(findings, matches, { profile, grouping, unmatched: config.POAM_UNMATCHED, now: now() })
     if (desired.size === 0) return []
-    const existing = await records.findByCorrelationIds([...desired.keys()])
+    // Failing findings may meet a closed record (reopen); passed ones matter only where a record is open.
+    const { openBases } = this.opts
+    const wanted = [...desired.values()]
+      .filter((d) => d.open || openBases === undefined || openBases.has(baseCorrelationId(d.correlationId)))
+      .map((d) => d.correlationId)
+    const existing = wanted.length === 0 ? new Map() : await records.findByCorrelationIds(wanted)
     const actions = plan(desired, existing, { reopen: config.POAM_REOPEN, profile, now: now() })
     const guard = applyClosureGuard(actions, {
       openCount: this.opts.openAtStart,

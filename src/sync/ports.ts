@@ -34,6 +34,8 @@ export interface PoamRecordsPort {
   update (sysId: string, changed: Record<string, string>): Promise<void>
   /** Open records in the table (for the closure guardrail's percentage). */
   countOpen (): Promise<number>
+  /** Correlation ids of every open record (one paged list of one column). */
+  openCorrelationIds (): AsyncIterable<string[]>
   /** Open records per risk, when the profile has a risk column (for the metric). */
   countOpenByRisk (): Promise<Record<Risk, number> | undefined>
 }

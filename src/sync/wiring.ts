@@ -96,6 +96,12 @@ function poamRecords (client: ServiceNowClient, profile: PoamProfile, config: Co
     async countOpen () {
       return await client.count(profile.table, q().eq(profile.statusField, profile.statusValues.open))
     },
+    async * openCorrelationIds () {
+      const query = q().eq(profile.statusField, profile.statusValues.open)
+      for await (const rows of client.listPages(profile.table, { query, fields: [profile.correlationField] })) {
+        yield rows.map((r) => r[profile.correlationField] ?? '').filter((id) => id !== '')
+      }
+    },
     async countOpenByRisk () {
       const column = columnOf(profile, FieldRole.risk)
       if (column === undefined) return undefined
