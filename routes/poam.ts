@@ -3,10 +3,11 @@ import { QssError } from '../src/errors.js'
 import type { SyncServices } from '../src/sync/wiring.js'
 import { ErrorSchema } from '../schemas/error.js'
 import { FindingParamsSchema } from '../schemas/findings.js'
-import { PoamPreviewItemSchema, PoamPreviewRequestSchema, PoamPreviewSchema } from '../schemas/poam.js'
+import { OscalDocumentSchema, OscalQuerySchema, PoamPreviewItemSchema, PoamPreviewRequestSchema, PoamPreviewSchema } from '../schemas/poam.js'
 
 export interface PoamRoutesOptions {
   preview: SyncServices['preview']
+  exportOscal: SyncServices['exportOscal']
 }
 
 const strip = <T extends { item?: unknown }>(entry: T) => { const { item: _item, ...rest } = entry; return rest }
@@ -31,6 +32,20 @@ const poamRoutes: FastifyPluginAsyncTypebox<PoamRoutesOptions> = async (app, opt
     }
     const preview = await opts.preview(findingIds !== undefined ? { findingIds } : { filter: filter ?? {} })
     return { ...preview, items: preview.items.map(strip) }
+  })
+
+  app.get('/poam/oscal', {
+    schema: {
+      tags: ['poam'],
+      summary: 'Export the open weaknesses as an OSCAL 1.1.2 POA&M (JSON)',
+      description: 'Built from the failing findings of the last sync, mapped as a sync maps them. Filter by policy or source to keep an export under 50,000 findings.',
+      operationId: 'exportOscalPoam',
+      querystring: OscalQuerySchema,
+      response: { 200: OscalDocumentSchema, ...errors, 422: ErrorSchema }
+    }
+  }, async (request) => {
+    const { systemId, ...filter } = request.query
+    return await opts.exportOscal({ systemId, filter })
   })
 
   app.get('/findings/:id/poam', {

@@ -41,3 +41,14 @@ export const PoamPreviewSchema = Type.Object({
   skipped: Type.Array(Type.Object({ findingId: Type.String(), reason: Type.String({ description: 'unmatched-host (POAM_UNMATCHED=skip) or no-verdict (status error)' }) })),
   findingsConsidered: Type.Integer({ description: 'With control grouping, every finding of a touched group is read' })
 })
+
+export const OscalQuerySchema = Type.Object({
+  systemId: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._:-]+$', description: 'The system the POA&M belongs to (FedRAMP: the package ID)' }),
+  policyId: Type.Optional(filterProperties.policyId),
+  source: Type.Optional(filterProperties.source),
+  risk: Type.Optional(filterProperties.risk)
+}, { additionalProperties: false })
+
+export const OscalDocumentSchema = Type.Object({
+  'plan-of-action-and-milestones': Type.Record(Type.String(), Type.Unknown(), { description: 'uuid, metadata, system-id, local-definitions, observations, risks, poam-items' })
+}, { description: 'An OSCAL 1.1.2 POA&M document' })

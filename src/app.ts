@@ -104,7 +104,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
 
   await registerFindingsApi(app, services.findings)
   await app.register(syncRoutes, { jobs: services.jobs, config })
-  await app.register(poamRoutes, { preview: (selection) => services.preview(selection) })
+  await app.register(poamRoutes, { preview: (selection) => services.preview(selection), exportOscal: (options) => services.exportOscal(options) })
 
   return app
 }

@@ -23,6 +23,7 @@ import { MemoryJobStore, RedisJobStore } from './job-store.js'
 import { SyncJobs } from './jobs.js'
 import type { ExistingRecord, PoamRecordsPort, WaitEvent } from './ports.js'
 import { previewPoams, type Preview } from './preview.js'
+import { exportOscalPoam } from '../poam/oscal-export.js'
 import type { FindingsFilter } from '../findings/store.js'
 
 interface Logger {
@@ -44,6 +45,7 @@ export interface SyncServices {
   findings: FindingsStore
   profile: PoamProfile
   preview (selection: { findingIds?: string[], filter?: FindingsFilter }): Promise<Preview>
+  exportOscal (options: { systemId: string, filter?: Omit<FindingsFilter, 'status'> }): Promise<{ 'plan-of-action-and-milestones': Record<string, unknown> }>
   /** Profile fields the POA&M table lacks (empty when all exist); undefined without ServiceNow. */
   missingPoamFields (): Promise<string[] | undefined>
   close (): Promise<void>
@@ -198,6 +200,9 @@ export function createSyncServices (config: Config, deps: SyncServicesDeps): Syn
     async preview (selection) {
       if (records === undefined) throw new QssError('QSS_UPSTREAM_NOT_CONFIGURED', 'Set SERVICENOW_URL (with credentials) to preview against live records', { statusCode: 503 })
       return await previewPoams({ config, profile, findings, records }, selection)
+    },
+    async exportOscal (options) {
+      return await exportOscalPoam({ config, profile, findings }, options)
     },
     async missingPoamFields () {
       if (serviceNow === undefined) return undefined

@@ -264,3 +264,22 @@ test('control grouping: one record per policy x control listing every affected a
   await w.sync({ full: true })
   t.equal(w.sn.stats.writes, writes, 'idempotent with control grouping')
 })
+
+test('OSCAL export: one poam-item per open weakness of the last sync', async (t) => {
+  const w = await startWorld({ qualys: { hosts: 25, controlsPerPolicy: 3 } })
+  t.teardown(() => w.close())
+  const empty = await w.app.inject({ url: '/poam/oscal?systemId=F-123', headers: auth })
+  t.equal(empty.statusCode, 404, 'nothing to export before a sync')
+  t.equal(empty.json().code, 'QSS_EXPORT_EMPTY')
+  t.equal((await w.app.inject({ url: '/poam/oscal', headers: auth })).statusCode, 400, 'systemId is required')
+  await w.sync()
+  const res = await w.app.inject({ url: '/poam/oscal?systemId=F-123', headers: auth })
+  t.equal(res.statusCode, 200)
+  const doc = res.json()['plan-of-action-and-milestones']
+  const failing = postures(w.qualys.world).filter((p) => p.status === 'Failed')
+  t.equal(doc['poam-items'].length, failing.length, 'one item per failing finding')
+  t.equal(doc['system-id'].id, 'F-123')
+  t.equal(doc.metadata['oscal-version'], '1.1.2')
+  t.match(doc.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+  t.equal(doc.risks.length, failing.length)
+})
