@@ -74,12 +74,14 @@ class MemoryConcurrencyLimiter implements ConcurrencyLimiter {
   async inUse () { return this.held }
 }
 
-// KEYS[1] = the lease set; ARGV = limit, lease ms, holder id. Uses the server's clock so
-// replicas with skewed clocks agree on expiry.
-const ACQUIRE = `
+// The server's clock in ms: replicas with skewed clocks still agree on expiry.
+const NOW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+`
+
+// KEYS[1] = the lease set; ARGV = limit, lease ms, holder id.
+const ACQUIRE = `${NOW}redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
@@ -87,20 +89,14 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
 end
 return 0`
 
-const RENEW = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+const RENEW = `${NOW}if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
   return 1
 end
 return 0`
 
-const COUNT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+const COUNT = `${NOW}redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 return redis.call('ZCARD', KEYS[1])`
 
 class RedisConcurrencyLimiter implements ConcurrencyLimiter {
