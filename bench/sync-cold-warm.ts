@@ -7,8 +7,8 @@ import { naiveSync } from './naive-baseline.js'
 import { startTestRedis } from '../test/helpers/redis.js'
 
 /**
- * Cold sync, warm re-sync and the naive baseline, against both simulators in a child
- * process (so the service's RSS is its own) with injected latency: Qualys 50 ms, ServiceNow
+ * Cold sync, warm re-sync and the naive baseline, against the simulators in child
+ * processes of their own (so the service's RSS is its own) with injected latency: Qualys 50 ms, ServiceNow
  * 20 ms, Qualys limits 2 concurrent / 300 calls per 60 s (the hourly default scaled), and
  * SERVICENOW_CONCURRENCY 4. Sizes: BENCH_HOSTS x BENCH_CONTROLS (default 2000 x 100), and a
  * 200 x 20 world where the naive script runs beside the service. The service uses a private
@@ -23,21 +23,29 @@ interface Sims {
   policyId: string
   postures: number
   failing: number
-  child: ChildProcess
+  children: ChildProcess[]
 }
 
-async function startSims (hosts: number, controls: number): Promise<Sims> {
+async function startSim (role: 'qualys' | 'servicenow', hosts: number, controls: number): Promise<{ info: Record<string, unknown>, child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', new URL('./sims-process.ts', import.meta.url).pathname], {
-    env: { ...process.env, SIM_HOSTS: String(hosts), SIM_CONTROLS: String(controls), SERVICENOW_LATENCY_MS: String(SN_LATENCY_MS) },
+    env: { ...process.env, SIM: role, SIM_HOSTS: String(hosts), SIM_CONTROLS: String(controls), SERVICENOW_LATENCY_MS: String(SN_LATENCY_MS) },
     stdio: ['ignore', 'pipe', 'inherit']
   })
   const [line] = await once(child.stdout as NodeJS.ReadableStream, 'data') as [Buffer]
-  return { ...JSON.parse(line.toString()), child }
+  return { info: JSON.parse(line.toString()) as Record<string, unknown>, child }
+}
+
+/** Each simulator in its own process: neither the service nor the other simulator shares its event loop. */
+async function startSims (hosts: number, controls: number): Promise<Sims> {
+  const [q, sn] = await Promise.all([startSim('qualys', hosts, controls), startSim('servicenow', hosts, controls)])
+  return { ...q.info, ...sn.info, children: [q.child, sn.child] } as unknown as Sims
 }
 
 async function stopSims (sims: Sims) {
-  sims.child.kill('SIGTERM')
-  await once(sims.child, 'exit')
+  await Promise.all(sims.children.map(async (child) => {
+    child.kill('SIGTERM')
+    await once(child, 'exit')
+  }))
 }
 
 const json = async (url: string, init?: RequestInit) => await (await fetch(url, init)).json() as Record<string, unknown>
