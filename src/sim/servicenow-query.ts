@@ -128,6 +128,22 @@ export function rowMatches (row: SimRow, query: ParsedQuery): boolean {
   return query.groups.some((group) => group.every((any) => any.some((c) => conditionMatches(row, c))))
 }
 
+/**
+ * A condition every matching row must meet and that an index can answer (`field=value` or
+ * `fieldINa,b`, AND'ed at the top level of a single group), or undefined. The rows it
+ * selects still go through `evaluate`.
+ */
+export function indexableCondition (query: ParsedQuery): { field: string, values: string[] } | undefined {
+  if (query.groups.length !== 1) return undefined
+  for (const any of query.groups[0] ?? []) {
+    const c = any.length === 1 ? any[0] : undefined
+    if (c === undefined) continue
+    if (c.op === '=') return { field: c.field, values: [c.value] }
+    if (c.op === 'IN') return { field: c.field, values: c.value.split(',') }
+  }
+  return undefined
+}
+
 /** Filters and orders rows; ties keep insertion order (an instance gives no guarantee). */
 export function evaluate (rows: Iterable<SimRow>, query: ParsedQuery): SimRow[] {
   const out: SimRow[] = []

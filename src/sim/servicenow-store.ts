@@ -34,11 +34,20 @@ function toStoredString (value: unknown): string {
   return String(value)
 }
 
+function indexAdd (index: Map<string, Set<string>>, value: string, sysId: string) {
+  const key = value.toLowerCase()
+  const ids = index.get(key)
+  if (ids === undefined) index.set(key, new Set([sysId]))
+  else ids.add(sysId)
+}
+
 export class TableStore {
   private readonly defs = new Map<string, TableDef>()
   private readonly rows = new Map<string, Map<string, SimRow>>()
   private inserted = 0
   private readonly now: () => number
+  /** Per physical table and field: lower-cased value -> sys_ids. Built on first use, kept up to date. */
+  private readonly indexes = new Map<string, Map<string, Map<string, Set<string>>>>()
 
   constructor (defs: TableDef[], now: () => number = Date.now) {
     this.now = now
@@ -89,6 +98,45 @@ export class TableStore {
     return this.descendants(table).flatMap((t) => [...(this.rows.get(t)?.values() ?? [])])
   }
 
+  /**
+   * Rows of the table (and its subclasses) whose `field` equals one of `values`, case
+   * insensitively, as an instance answers an indexed query: without scanning the table.
+   */
+  lookup (table: string, field: string, values: readonly string[]): SimRow[] {
+    const wanted = [...new Set(values.map((v) => v.toLowerCase()))]
+    const out: SimRow[] = []
+    for (const t of this.descendants(table)) {
+      const index = this.index(t, field)
+      const rows = this.rows.get(t)
+      for (const value of wanted) {
+        for (const sysId of index.get(value) ?? []) {
+          const row = rows?.get(sysId)
+          if (row !== undefined) out.push(row)
+        }
+      }
+    }
+    return out
+  }
+
+  private index (physical: string, field: string): Map<string, Set<string>> {
+    let byField = this.indexes.get(physical)
+    if (byField === undefined) { byField = new Map(); this.indexes.set(physical, byField) }
+    let index = byField.get(field)
+    if (index === undefined) {
+      index = new Map()
+      for (const row of this.rows.get(physical)?.values() ?? []) indexAdd(index, row[field] ?? '', row.sys_id ?? '')
+      byField.set(field, index)
+    }
+    return index
+  }
+
+  private reindex (physical: string, row: SimRow, change: 'add' | 'remove') {
+    for (const [field, index] of this.indexes.get(physical) ?? []) {
+      if (change === 'add') indexAdd(index, row[field] ?? '', row.sys_id ?? '')
+      else index.get((row[field] ?? '').toLowerCase())?.delete(row.sys_id ?? '')
+    }
+  }
+
   find (table: string, sysId: string): { row: SimRow, physical: string } | undefined {
     for (const t of this.descendants(table)) {
       const row = this.rows.get(t)?.get(sysId)
@@ -109,6 +157,7 @@ export class TableStore {
     if (row.sys_created_on === '' || row.sys_created_on === undefined) row.sys_created_on = stamp
     row.sys_updated_on = stamp
     this.rows.get(table)?.set(row.sys_id, row)
+    this.reindex(table, row, 'add')
     return row
   }
 
@@ -116,16 +165,19 @@ export class TableStore {
     const found = this.find(table, sysId)
     if (found === undefined) return undefined
     const columns = this.columns(found.physical)
+    this.reindex(found.physical, found.row, 'remove')
     for (const [k, v] of Object.entries(values)) {
       if (columns.has(k) && k !== 'sys_id' && k !== 'sys_class_name') found.row[k] = toStoredString(v)
     }
     found.row.sys_updated_on = glideDateTime(this.now())
+    this.reindex(found.physical, found.row, 'add')
     return found.row
   }
 
   delete (table: string, sysId: string): boolean {
     const found = this.find(table, sysId)
     if (found === undefined) return false
+    this.reindex(found.physical, found.row, 'remove')
     this.rows.get(found.physical)?.delete(sysId)
     return true
   }

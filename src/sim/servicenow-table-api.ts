@@ -1,4 +1,4 @@
-import { evaluate, parseEncodedQuery, type SimRow } from './servicenow-query.js'
+import { evaluate, indexableCondition, parseEncodedQuery, type SimRow } from './servicenow-query.js'
 import type { TableStore } from './servicenow-store.js'
 
 /**
@@ -72,7 +72,8 @@ function linkHeader (req: TableRequest, offset: number, limit: number, total: nu
 function listRows (store: TableStore, req: TableRequest): SimReply {
   const columns = store.columns(req.table)
   const query = parseEncodedQuery(req.params.get('sysparm_query') ?? '', (f) => columns.has(f))
-  const matched = evaluate(store.all(req.table), query)
+  const seed = indexableCondition(query)
+  const matched = evaluate(seed === undefined ? store.all(req.table) : store.lookup(req.table, seed.field, seed.values), query)
   const limitParam = Number(req.params.get('sysparm_limit') ?? DEFAULT_LIMIT)
   const limit = Number.isInteger(limitParam) && limitParam > 0 ? limitParam : DEFAULT_LIMIT
   const offsetParam = Number(req.params.get('sysparm_offset') ?? 0)

@@ -171,3 +171,21 @@ test('batch API and test-only endpoints', async (t) => {
   await fetch(`${sim.url}/__sim/stats`, { method: 'POST' })
   t.equal(sim.stats.total, 0)
 })
+
+test('indexed lookups (= and IN) follow inserts, updates and deletes like a table scan', async (t) => {
+  const sim = await start(t)
+  const base = `${sim.url}/api/now/v2/table/u_poam_table`
+  const ids = async (query: string): Promise<string[]> =>
+    (await read(await fetch(`${base}?sysparm_query=${encodeURIComponent(query)}&sysparm_fields=u_correlation_id`, { headers: { ...basic(sim), ...json } }))).result.map((r: Record<string, string>) => r.u_correlation_id).sort()
+  const create = async (id: string) => (await read(await fetch(base, { method: 'POST', headers: { ...basic(sim), ...json }, body: JSON.stringify({ u_correlation_id: id, status: 'Open' }) }))).result.sys_id as string
+  const a = await create('qss-a')
+  t.same(await ids('u_correlation_idINqss-a,qss-b'), ['qss-a'], 'the index is built on first use')
+  const b = await create('qss-b')
+  t.same(await ids('u_correlation_idINqss-a,QSS-B'), ['qss-a', 'qss-b'], 'a later insert is found, case-insensitively')
+  await fetch(`${base}/${b}`, { method: 'PATCH', headers: { ...basic(sim), ...json }, body: JSON.stringify({ u_correlation_id: 'qss-c' }) })
+  t.same(await ids('u_correlation_idINqss-b,qss-c'), ['qss-c'], 'an update moves the row in the index')
+  t.same(await ids('u_correlation_id=qss-c^status=Closed'), [], 'the other conditions still apply')
+  await fetch(`${base}/${a}`, { method: 'DELETE', headers: basic(sim) })
+  t.same(await ids('u_correlation_id=qss-a'), [], 'a deleted row is gone from the index')
+  t.same(await ids('u_correlation_idSTARTSWITHqss-'), ['qss-c'], 'unindexed operators scan as before')
+})
