@@ -10,8 +10,6 @@ export interface PoamRoutesOptions {
   exportOscal: SyncServices['exportOscal']
 }
 
-const strip = <T extends { item?: unknown }>(entry: T) => { const { item: _item, ...rest } = entry; return rest }
-
 /** Previews of what the next sync would send, read against the live ServiceNow records. */
 const poamRoutes: FastifyPluginAsyncTypebox<PoamRoutesOptions> = async (app, opts) => {
   const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 502: ErrorSchema, 503: ErrorSchema }
@@ -31,7 +29,7 @@ const poamRoutes: FastifyPluginAsyncTypebox<PoamRoutesOptions> = async (app, opt
       throw new QssError('QSS_REQUEST_INVALID', 'Give findingIds or filter, not both', { statusCode: 400 })
     }
     const preview = await opts.preview(findingIds !== undefined ? { findingIds } : { filter: filter ?? {} })
-    return { ...preview, items: preview.items.map(strip) }
+    return preview
   })
 
   app.get('/poam/oscal', {
@@ -63,7 +61,7 @@ const poamRoutes: FastifyPluginAsyncTypebox<PoamRoutesOptions> = async (app, opt
       const skipped = preview.skipped.find((s) => s.findingId === request.params.id)
       throw new QssError('QSS_POAM_NOT_MAPPED', `Finding ${request.params.id} maps to no POA&M (${skipped?.reason ?? 'not mapped'})`, { statusCode: 409 })
     }
-    return strip(item)
+    return item
   })
 }
 

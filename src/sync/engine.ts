@@ -151,7 +151,8 @@ export class SyncEngine {
       if (!dryRun) await this.recordOpenByRisk()
       return { result: this.finish(result, applier, seenHosts), cancelled: false }
     } catch (err) {
-      if (isQssError(err) && !(err instanceof JobInterrupted)) this.finish(result, applier, seenHosts)
+      // An upstream failure still leaves a coherent partial result (counts, coverage, guardrail) on the job.
+      if (isQssError(err)) this.finish(result, applier, seenHosts)
       throw err
     } finally {
       this.deps.waits.listener = undefined

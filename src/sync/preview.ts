@@ -3,7 +3,7 @@ import { QssError } from '../errors.js'
 import type { CiMatch } from '../findings/model.js'
 import type { FindingsFilter, FindingsStore, StoredFinding } from '../findings/store.js'
 import { buildDesiredRecords, type SkippedFinding } from '../poam/mapping.js'
-import type { PoamItem } from '../poam/item.js'
+import { baseCorrelationId } from '../poam/correlation.js'
 import type { PoamProfile } from '../poam/profiles.js'
 import { plan, type ActionKind, type FieldChange, type PlanReason } from './planner.js'
 import type { PoamRecordsPort } from './ports.js'
@@ -19,7 +19,6 @@ export interface PreviewItem {
   changes: FieldChange[]
   /** The record as Qualys describes it now, every profile field. */
   record: Record<string, string>
-  item: PoamItem
   findingIds: string[]
 }
 
@@ -68,7 +67,8 @@ export async function previewPoams (deps: PreviewDeps, selection: { findingIds?:
   const existing = desired.size === 0 ? new Map() : await records.findByCorrelationIds([...desired.keys()])
   const actions = plan(desired, existing, { reopen: config.POAM_REOPEN, profile, now })
   const items = actions.map((a): PreviewItem => {
-    const d = desired.get(a.correlationId) ?? [...desired.values()].find((r) => r.findingIds.join() === a.findingIds.join())
+    // A recreated record's id carries a generation suffix; its desired record is keyed by the base id.
+    const d = desired.get(baseCorrelationId(a.correlationId))
     const item: PreviewItem = {
       correlationId: a.correlationId,
       action: a.kind,
@@ -76,8 +76,7 @@ export async function previewPoams (deps: PreviewDeps, selection: { findingIds?:
       table: a.table,
       send: a.payload,
       changes: a.changes,
-      record: d?.payload ?? a.payload,
-      item: (d as NonNullable<typeof d>).item,
+      record: a.kind === 'create' ? a.payload : d?.payload ?? a.payload,
       findingIds: a.findingIds
     }
     if (a.sysId !== undefined) item.sysId = a.sysId

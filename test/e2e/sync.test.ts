@@ -159,6 +159,13 @@ test('recreate mode: a recurrence is a new record referencing the closed one, ne
   w.qualys.world.rescan({ policyId, fix: failing.map((p) => p.id) })
   await w.sync()
   w.qualys.world.rescan({ policyId, regress: failing.map((p) => p.id), at: new Date(Date.now() + 60000).toISOString() })
+  // A dry run stores what Qualys says now; the preview then shows the recreation it would send.
+  await w.sync({ dryRun: true })
+  const findingId = correlationId(failing[0] as SimPosture, w.qualys.world).slice('qss-'.length)
+  const preview = (await w.app.inject({ url: `/findings/${findingId}/poam`, headers: auth })).json()
+  t.equal(preview.action, 'create')
+  t.equal(preview.correlationId, `qss-${findingId}-r1`)
+  t.equal(preview.record.u_correlation_id, `qss-${findingId}-r1`, 'the previewed record is the new one, not the closed one')
   const job = await w.sync()
   t.equal(job.result?.actions.create, 2, 'two new records')
   const before = w.rows('u_poam_table').length
