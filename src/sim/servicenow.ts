@@ -3,7 +3,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import { generateEstate, type SimEstate } from './hosts.js'
 import { SimAuth, type SimCredentials } from './servicenow-auth.js'
 import { runBatch } from './servicenow-batch.js'
-import { FaultInjector, RateLimiter, Semaphore, type RateRule, type SemaphoreOptions, type SimFaults } from './servicenow-limits.js'
+import { FaultInjector, RateLimiter, Semaphore, type RateRule, type SemaphoreOptions, type SimFault, type SimFaults } from './servicenow-limits.js'
 import type { SimRow } from './servicenow-query.js'
 import { seedInstance } from './servicenow-seed.js'
 import { errorReply, handleTableRequest, type SimReply } from './servicenow-table-api.js'
@@ -23,8 +23,10 @@ export interface ServiceNowSimOptions {
   hosts?: number
   estate?: SimEstate
   credentials?: Partial<SimCredentials>
-  /** Latency added to every API request. */
+  /** Latency added to every API request (to every item of a Batch API call). */
   latencyMs?: number
+  /** Batch API items not started within this many ms are left unserviced (default 30000, as an instance). */
+  batchTimeLimitMs?: number
   /** The API_INT pool: threads and queue (default 4 and 50, like one instance node). */
   concurrency?: SemaphoreOptions
   /** A per-user rate-limit rule (none by default). */
@@ -164,17 +166,31 @@ export async function startServiceNowSim (options: ServiceNowSimOptions = {}): P
     if (user === undefined) return { reply: errorReply(401, 'User Not Authenticated', 'Required to provide Auth information'), release }
     const decision = rate.check(user)
     if (!decision.allowed) return { reply: errorReply(429, 'Rate limit exceeded', `Rate limit rule for user ${user}`, decision.headers), release }
-    await sleep(faults.latencyMs)
+    // A batch's latency is its items' (runBatch): it saves round trips, not server time.
+    if (target !== 'batch') await sleep(faults.latencyMs)
     const fault = faults.take(method, target)
     if (fault !== undefined) {
-      stats.faults++
       await sleep(fault.delayMs ?? 0)
-      const headers: Record<string, string> = fault.retryAfterSec === undefined ? {} : { 'retry-after': String(fault.retryAfterSec) }
-      const message = fault.status === 429 ? 'Rate limit exceeded' : fault.status === 200 ? 'Transaction cancelled: maximum execution time exceeded' : 'Service unavailable'
-      return { reply: errorReply(fault.status, message, 'injected by the simulator', headers), release }
+      return { reply: faultReply(fault), release }
     }
     return { release }
   }
+
+  const faultReply = (fault: SimFault): SimReply => {
+    stats.faults++
+    const headers: Record<string, string> = fault.retryAfterSec === undefined ? {} : { 'retry-after': String(fault.retryAfterSec) }
+    const message = fault.status === 429 ? 'Rate limit exceeded' : fault.status === 200 ? 'Transaction cancelled: maximum execution time exceeded' : 'Service unavailable'
+    return errorReply(fault.status, message, 'injected by the simulator', headers)
+  }
+  const batchOptions = () => ({
+    itemMs: faults.latencyMs,
+    timeLimitMs: options.batchTimeLimitMs ?? 30_000,
+    // Faults aimed at a table (not at the batch call) answer the matching item.
+    fault: (method: string, table: string) => {
+      const fault = faults.take(method, table)
+      return fault === undefined ? undefined : faultReply(fault)
+    }
+  })
 
   app.route({
     method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
@@ -196,7 +212,7 @@ export async function startServiceNowSim (options: ServiceNowSimOptions = {}): P
           const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : ''
           if (path.batch === true) {
             result = method === 'POST'
-              ? runBatch(String(request.body ?? ''), origin, store, (m, t, r) => { countBatchItem(m, t); tally(r, m, t) })
+              ? await runBatch(String(request.body ?? ''), origin, store, (m, t, r) => { countBatchItem(m, t); tally(r, m, t) }, batchOptions())
               : errorReply(405, 'Method not Supported')
           } else {
             result = handleTableRequest(store, {

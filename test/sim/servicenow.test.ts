@@ -172,6 +172,31 @@ test('batch API and test-only endpoints', async (t) => {
   t.equal(sim.stats.total, 0)
 })
 
+test('batch API: each item costs server time, the time limit leaves items unserviced, faults hit items', async (t) => {
+  const sim = await start(t, { latencyMs: 50, batchTimeLimitMs: 180 })
+  const item = (id: number) => ({
+    id: String(id),
+    method: 'POST',
+    url: '/api/now/table/u_poam_table',
+    headers: [{ name: 'Content-Type', value: 'application/json' }, { name: 'Accept', value: 'application/json' }],
+    body: Buffer.from(JSON.stringify({ u_correlation_id: `qss-${id}` })).toString('base64')
+  })
+  const post = async (ids: number[]) => {
+    const started = performance.now()
+    const res = await fetch(`${sim.url}/api/now/v1/batch`, { method: 'POST', headers: { ...basic(sim), ...json }, body: JSON.stringify({ batch_request_id: 'b', rest_requests: ids.map(item) }) })
+    return { out: await read(res), ms: performance.now() - started }
+  }
+  const { out, ms } = await post([1, 2, 3, 4, 5, 6])
+  t.same(out.serviced_requests.map((r: { id: string, status_code: number }) => `${r.id}:${r.status_code}`), ['1:201', '2:201', '3:201', '4:201'], 'items start until the time limit passes')
+  t.same(out.unserviced_requests, ['5', '6'], 'later items are left for the caller to send again')
+  t.ok(ms >= 200, `four items took four item-times, not one (${Math.round(ms)} ms)`)
+  t.equal(sim.table('u_poam_table').length, 4, 'unserviced items wrote nothing')
+
+  sim.setFaults({ latencyMs: 0, next: [{ status: 403, table: 'u_poam_table' }] })
+  const faulted = await post([7, 8])
+  t.same(faulted.out.serviced_requests.map((r: { status_code: number }) => r.status_code), [403, 201], 'a fault aimed at a table answers one item, not the batch')
+})
+
 test('indexed lookups (= and IN) follow inserts, updates and deletes like a table scan', async (t) => {
   const sim = await start(t)
   const base = `${sim.url}/api/now/v2/table/u_poam_table`
