@@ -50,7 +50,7 @@ async function stopSims (sims: Sims) {
 
 const json = async (url: string, init?: RequestInit) => await (await fetch(url, init)).json() as Record<string, unknown>
 
-interface SnStats { total: number, writes: number, calls: Record<string, number>, peakConcurrency: number }
+interface SnStats { total: number, writes: number, calls: Record<string, number>, batchItems: Record<string, number>, peakConcurrency: number, busyMs: number }
 
 async function snStats (sims: Sims): Promise<SnStats> { return await json(`${sims.servicenow.url}/__sim/stats`) as unknown as SnStats }
 async function resetSn (sims: Sims) { await fetch(`${sims.servicenow.url}/__sim/stats`, { method: 'POST' }) }
@@ -116,6 +116,9 @@ async function mainWorld (hosts: number, controls: number): Promise<Record<strin
       'cold: ServiceNow calls': coldSn.total,
       'cold: SN calls per created POA&M (target <= 1.05)': (coldSn.total / Math.max(1, creates)).toFixed(3),
       'cold: SN calls by kind': Object.entries(coldSn.calls).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', '),
+      'cold: ServiceNow writes (Batch API items included)': coldSn.writes,
+      'cold: writes per Batch API call': ((coldSn.calls['POST batch'] ?? 0) === 0 ? 0 : Object.values(coldSn.batchItems).reduce((a, b) => a + b, 0) / (coldSn.calls['POST batch'] ?? 1)).toFixed(1),
+      'cold: ServiceNow lanes kept busy (of 4)': (coldSn.busyMs / 1000 / cold.seconds).toFixed(2),
       'cold: lower bound s (writes x 20 ms / 4)': boundSeconds.toFixed(1),
       'cold: speed vs bound (target >= 0.9)': (boundSeconds / cold.seconds).toFixed(2),
       'cold: peak RSS of the service MB': cold.peakRssMb,

@@ -46,6 +46,7 @@ export const ConfigSchema = Type.Object({
   SERVICENOW_CONCURRENCY: Int(4, 1, 32, 'Concurrent ServiceNow calls, shared by every caller (and by all replicas with Redis).'),
   SERVICENOW_TIMEOUT_MS: Int(60000, 1000, 600000, 'Timeout of one ServiceNow call.'),
   SERVICENOW_PAGE_SIZE: Int(500, 1, 10000, 'Rows per ServiceNow list page (`sysparm_limit`).'),
+  SERVICENOW_BATCH_SIZE: Int(20, 1, 100, 'Most POA&M creates/updates sent together in one Batch API call when several wait (1: one Table API call each). Items still run one by one on the instance, which stops a batch at 30 s: keep SERVICENOW_TIMEOUT_MS above that.'),
 
   POAM_TABLE: Text('Target table of POA&M records.', { default: 'u_poam_table', pattern: '^[a-z0-9_]+$' }),
   POAM_PROFILE: Choice(['custom', 'grc'], 'custom', 'Field mapping profile: `custom` (u_poam_table) or `grc` (sn_grc_issue).'),

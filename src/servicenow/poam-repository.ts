@@ -1,6 +1,7 @@
 import type { ServiceNowClient } from './client.js'
 import { validateTableFields } from './dictionary.js'
 import { chunk, MAX_IN_VALUES, q } from './query.js'
+import { directWriter, type RecordWriter } from './write-batcher.js'
 
 /**
  * POA&M records in ServiceNow, whatever the table and field names (the mapping profile
@@ -32,8 +33,17 @@ export interface PoamRepository {
   validateTableFields (fieldNames: readonly string[]): Promise<string[]>
 }
 
-export function createPoamRepository (options: { client: ServiceNowClient, table: string, correlationField: string }): PoamRepository {
+export interface PoamRepositoryOptions {
+  client: ServiceNowClient
+  table: string
+  correlationField: string
+  /** How creates and updates are sent (default: one Table API call each; a WriteBatcher batches them). */
+  writer?: RecordWriter
+}
+
+export function createPoamRepository (options: PoamRepositoryOptions): PoamRepository {
   const { client, table, correlationField } = options
+  const writer = options.writer ?? directWriter(client)
   const withoutSysId = (row: Record<string, string>) => {
     const { sys_id: _sysId, ...rest } = row
     return rest
@@ -70,12 +80,12 @@ export function createPoamRepository (options: { client: ServiceNowClient, table
       return found
     },
     async create (payload) {
-      const row = await client.create(table, payload)
+      const row = await writer.create(table, payload)
       return { sysId: row.sys_id ?? '', fields: withoutSysId(row) }
     },
     async update (sysId, changed) {
       if (Object.keys(changed).length === 0) return false
-      await client.update(table, sysId, changed)
+      await writer.update(table, sysId, changed)
       return true
     },
     validateTableFields: async (fieldNames) => await validateTableFields(client, table, fieldNames)

@@ -54,6 +54,8 @@ export interface ServiceNowSimStats {
   rowsReturned: Record<string, number>
   /** Most API requests in flight at once (queued ones included). */
   peakConcurrency: number
+  /** Summed time API requests spent in the simulator, ms: divided by wall time, the lanes a caller kept busy. */
+  busyMs: number
   /** Token requests per grant type. */
   tokenGrants: Record<string, number>
 }
@@ -87,7 +89,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const sleep = async (ms: number) => { if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 function emptyStats (): ServiceNowSimStats {
-  return { total: 0, calls: {}, batchItems: {}, writes: 0, rateLimited: 0, unauthorized: 0, faults: 0, rowsReturned: {}, peakConcurrency: 0, tokenGrants: {} }
+  return { total: 0, calls: {}, batchItems: {}, writes: 0, rateLimited: 0, unauthorized: 0, faults: 0, rowsReturned: {}, peakConcurrency: 0, busyMs: 0, tokenGrants: {} }
 }
 
 /** `table/x`, `v2/table/x/id`, `v1/batch` → what the request addresses. */
@@ -202,6 +204,7 @@ export async function startServiceNowSim (options: ServiceNowSimOptions = {}): P
       count(method, target)
       inFlight++
       stats.peakConcurrency = Math.max(stats.peakConcurrency, inFlight)
+      const entered = performance.now()
       let release = () => {}
       try {
         if (path === undefined) return await send(reply, errorReply(400, 'Requested URI does not represent any resource'))
@@ -234,6 +237,7 @@ export async function startServiceNowSim (options: ServiceNowSimOptions = {}): P
       } finally {
         release()
         inFlight--
+        stats.busyMs += performance.now() - entered
       }
     }
   })

@@ -96,9 +96,9 @@ export class SyncEngine {
         let firstDatetime: string | undefined
         // Page N is written while page N+1 is matched, planned and starts writing; at most two pages in flight.
         let writing: Promise<void> | undefined
-        for await (const page of readAhead(this.pages(sourceKey, since))) {
+        for await (const { page, matching } of readAhead(this.withCiMatching(this.pages(sourceKey, since)))) {
           firstDatetime ??= page.responseDatetime
-          const matches = await this.deps.ciMatcher.resolve(uniqueHosts(page.findings))
+          const matches = await matching
           for (const [hostId, match] of matches) {
             seenHosts.set(hostId, match)
             if ('sysId' in match) touchedCis.add(match.sysId)
@@ -183,6 +183,20 @@ export class SyncEngine {
     if (job.request.sources.includes('pc')) keys.push(...job.request.policyIds.map((id) => `pc:${id}`))
     if (job.request.sources.includes('vm')) keys.push('vm')
     return keys
+  }
+
+  /**
+   * Starts matching a page's hosts to CIs as soon as the page is read: with the read-ahead,
+   * page N+1's CMDB lookups run while page N is planned and written, instead of holding
+   * up the ServiceNow lanes at each page boundary.
+   */
+  private async * withCiMatching (pages: AsyncIterable<FindingPage>): AsyncGenerator<{ page: FindingPage, matching: Promise<Map<string, CiMatch>> }> {
+    for await (const page of pages) {
+      const matching = this.deps.ciMatcher.resolve(uniqueHosts(page.findings))
+      // Awaited when the engine reaches the page; a stop before that must not leave it unhandled.
+      matching.catch(() => {})
+      yield { page, matching }
+    }
   }
 
   private pages (sourceKey: string, since: string | undefined): AsyncIterable<FindingPage> {

@@ -15,6 +15,7 @@ import { parseMatchRules } from '../servicenow/host-identifiers.js'
 import { createPoamRepository } from '../servicenow/poam-repository.js'
 import { chunk, q } from '../servicenow/query.js'
 import { createCiTagger } from '../servicenow/tags.js'
+import { WriteBatcher } from '../servicenow/write-batcher.js'
 import { createConcurrencyLimiter } from '../store/concurrency-limiter.js'
 import type { KvStore } from '../store/kv-store.js'
 import { SyncEngine } from './engine.js'
@@ -70,7 +71,9 @@ function serviceNowAuth (config: Config): ServiceNowAuth {
  * reopen mode one exact IN query per chunk is enough.
  */
 function poamRecords (client: ServiceNowClient, profile: PoamProfile, config: Config): PoamRecordsPort {
-  const repo = createPoamRepository({ client, table: profile.table, correlationField: profile.correlationField })
+  // Creates and updates issued together (a page's plan) share Batch API calls.
+  const writer = new WriteBatcher({ client, maxItems: config.SERVICENOW_BATCH_SIZE, lanes: config.SERVICENOW_CONCURRENCY })
+  const repo = createPoamRepository({ client, table: profile.table, correlationField: profile.correlationField, writer })
   const fields = targetFields(profile)
   return {
     table: profile.table,

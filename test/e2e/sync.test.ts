@@ -107,7 +107,7 @@ test('first sync: one POA&M per failing finding with every default field, tags o
   t.match(metrics, new RegExp(`qss_open_poams\\{risk="High"\\} ${openHigh}\\b`), 'open POA&Ms by risk')
   t.match(metrics, new RegExp(`qss_sync_records_total\\{action="create"\\} ${failing.length}\\b`), 'records per action')
   t.match(metrics, /qss_upstream_calls_total\{target="qualys",operation="postures",status="200"\} \d+/, 'Qualys calls')
-  t.match(metrics, /qss_upstream_calls_total\{target="servicenow",[^}]*status="201"\} \d+/, 'ServiceNow writes')
+  t.match(metrics, /qss_upstream_calls_total\{target="servicenow",operation="batch",status="200"\} [1-9]/, 'ServiceNow writes, in Batch API calls')
   t.match(metrics, /qss_ci_cache_lookups_total\{result="hit"\} [1-9]/, 'CI cache hits on re-runs')
   t.match(metrics, /qss_sync_duration_seconds_count\{outcome="succeeded"\} 3/, 'sync durations')
 })

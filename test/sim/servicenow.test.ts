@@ -191,6 +191,7 @@ test('batch API: each item costs server time, the time limit leaves items unserv
   t.same(out.unserviced_requests, ['5', '6'], 'later items are left for the caller to send again')
   t.ok(ms >= 200, `four items took four item-times, not one (${Math.round(ms)} ms)`)
   t.equal(sim.table('u_poam_table').length, 4, 'unserviced items wrote nothing')
+  t.ok(sim.stats.busyMs >= 200, `the time the batch held a thread is counted (${Math.round(sim.stats.busyMs)} ms)`)
 
   sim.setFaults({ latencyMs: 0, next: [{ status: 403, table: 'u_poam_table' }] })
   const faulted = await post([7, 8])

@@ -1,0 +1,148 @@
+import { isQssError } from '../errors.js'
+import type { BatchAnswer, BatchRequest, ServiceNowClient } from './client.js'
+import { failure, type ServiceNowRecord } from './responses.js'
+
+/**
+ * Record writes that arrive together leave together: single creates and updates are
+ * queued and sent as Batch API calls of up to `maxItems`, with no more calls in flight
+ * than the client has lanes. Each item still costs the instance its own time (items run
+ * one after another), so this saves round trips and their per-call overhead, never
+ * server time; the throughput bound stays `writes x item time / lanes`.
+ *
+ * A lone write goes as a plain Table API call. Each item keeps its own outcome: a refused
+ * item fails alone with the code its status would get as a single call. Items the
+ * instance did not reach before its batch time limit ran nothing and are sent again
+ * (and later batches are made no larger than what the instance got through). An
+ * instance that refuses the Batch API itself gets plain calls from then on.
+ */
+export interface RecordWriter {
+  create (table: string, payload: Readonly<Record<string, string>>): Promise<ServiceNowRecord>
+  update (table: string, sysId: string, changed: Readonly<Record<string, string>>): Promise<ServiceNowRecord>
+}
+
+export interface WriteBatcherOptions {
+  client: Pick<ServiceNowClient, 'batch' | 'create' | 'update'>
+  /** Most writes in one Batch API call (1: every write is a Table API call of its own). */
+  maxItems: number
+  /** Calls in flight at once: the client's concurrency (more would only wait in its limiter). */
+  lanes: number
+}
+
+interface PendingWrite {
+  request: BatchRequest & { body: Readonly<Record<string, string>> }
+  resolve: (record: ServiceNowRecord) => void
+  reject: (err: unknown) => void
+}
+
+export class WriteBatcher implements RecordWriter {
+  private readonly queue: PendingWrite[] = []
+  private inFlight = 0
+  private scheduled = false
+  private maxItems: number
+
+  constructor (private readonly options: WriteBatcherOptions) {
+    this.maxItems = Math.max(1, Math.floor(options.maxItems))
+  }
+
+  /** Largest batch sent from now on (lowered when the instance cut a batch short). */
+  get batchSize (): number { return this.maxItems }
+
+  async create (table: string, payload: Readonly<Record<string, string>>): Promise<ServiceNowRecord> {
+    return await this.enqueue({ method: 'POST', table, body: payload })
+  }
+
+  async update (table: string, sysId: string, changed: Readonly<Record<string, string>>): Promise<ServiceNowRecord> {
+    return await this.enqueue({ method: 'PATCH', table, sysId, body: changed })
+  }
+
+  private async enqueue (request: PendingWrite['request']): Promise<ServiceNowRecord> {
+    return await new Promise<ServiceNowRecord>((resolve, reject) => {
+      this.queue.push({ request, resolve, reject })
+      this.schedule()
+    })
+  }
+
+  // Deferred to the next turn of the event loop, so writes issued together (a page's
+  // plan) are all queued before the first call is cut.
+  private schedule () {
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(() => {
+      this.scheduled = false
+      this.pump()
+    })
+  }
+
+  private pump () {
+    const lanes = Math.max(1, this.options.lanes)
+    while (this.inFlight < lanes && this.queue.length > 0) {
+      // Spread what is waiting over the free lanes, so a short queue does not ride one lane.
+      const size = Math.min(this.maxItems, Math.ceil(this.queue.length / (lanes - this.inFlight)))
+      const items = this.queue.splice(0, size)
+      this.inFlight++
+      this.send(items).finally(() => {
+        this.inFlight--
+        if (this.queue.length > 0) this.schedule()
+      })
+    }
+  }
+
+  private async send (items: PendingWrite[]): Promise<void> {
+    if (items.length === 1) {
+      const [item] = items as [PendingWrite]
+      await this.sendOne(item)
+      return
+    }
+    let answers: BatchAnswer[]
+    try {
+      answers = await this.options.client.batch(items.map((i) => i.request))
+    } catch (err) {
+      if (isQssError(err) && BATCH_REFUSED.has(err.code)) {
+        // Refused before any item ran (no Batch API role, endpoint off): write one by one.
+        this.maxItems = 1
+        this.queue.unshift(...items)
+        return
+      }
+      // Otherwise what ran is unknown, exactly as for a single create that failed.
+      for (const item of items) item.reject(err)
+      return
+    }
+    const unserviced: PendingWrite[] = []
+    items.forEach((item, i) => {
+      const answer = answers[i]
+      if (answer === undefined || answer.status === 0) unserviced.push(item)
+      else if (answer.status >= 200 && answer.status < 300) item.resolve(answer.record ?? {})
+      else item.reject(failure(answer.status, { message: answer.error ?? 'no error message' }, operation(item.request)))
+    })
+    if (unserviced.length === 0) return
+    // The instance ran out of batch time: later batches carry no more than it got through,
+    // and what it did not reach (it ran none of it) goes first in the queue.
+    this.maxItems = Math.max(1, items.length - unserviced.length)
+    this.queue.unshift(...unserviced)
+  }
+
+  private async sendOne (item: PendingWrite) {
+    const { request } = item
+    try {
+      const record = request.method === 'POST'
+        ? await this.options.client.create(request.table, request.body)
+        : await this.options.client.update(request.table, request.sysId as string, request.body)
+      item.resolve(record)
+    } catch (err) {
+      item.reject(err)
+    }
+  }
+}
+
+/** Answers to the Batch API call itself that mean none of its items ran. */
+const BATCH_REFUSED = new Set(['QSS_SERVICENOW_FORBIDDEN', 'QSS_SERVICENOW_NOT_FOUND', 'QSS_SERVICENOW_BAD_REQUEST'])
+
+const operation = (request: BatchRequest) => `${request.method === 'POST' ? 'create' : 'update'} ${request.table}`
+
+/** Straight Table API calls, one per write. */
+export function directWriter (client: Pick<ServiceNowClient, 'create' | 'update'>): RecordWriter {
+  return {
+    create: async (table, payload) => await client.create(table, payload),
+    update: async (table, sysId, changed) => await client.update(table, sysId, changed)
+  }
+}
