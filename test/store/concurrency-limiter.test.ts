@@ -58,3 +58,23 @@ test('redis limiter bounds several replicas together and frees leases of dead ho
   t.pass('the slot came back after the dead holder\'s lease expired')
   await release()
 })
+
+test('redis limiter: a slot given back in this process goes to the next local caller at once, in arrival order', async (t) => {
+  const redis = await startTestRedis()
+  t.teardown(() => redis.stop())
+  // Polling so slow that a waiter relying on it would still be waiting when the test ends.
+  const limiter = createConcurrencyLimiter({ name: 'handover', limit: 1, redis: redis.client(), keyPrefix: `t-${randomUUID()}`, pollMs: 60_000 })
+  const order: number[] = []
+  const first = await limiter.acquire()
+  const waiters = [1, 2, 3].map(async (n) => {
+    const release = await limiter.acquire()
+    order.push(n)
+    await release()
+  })
+  await sleep(20)
+  t.same(order, [], 'everyone waits while the slot is held')
+  await first()
+  await Promise.all(waiters)
+  t.same(order, [1, 2, 3], 'handed over without polling, first come first served')
+  t.equal(await limiter.inUse(), 0)
+})
