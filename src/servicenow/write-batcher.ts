@@ -38,10 +38,13 @@ export class WriteBatcher implements RecordWriter {
   private readonly queue: PendingWrite[] = []
   private inFlight = 0
   private scheduled = false
+  private readonly configuredMax: number
   private maxItems: number
+  private batchRefused = false
 
   constructor (private readonly options: WriteBatcherOptions) {
-    this.maxItems = Math.max(1, Math.floor(options.maxItems))
+    this.configuredMax = Math.max(1, Math.floor(options.maxItems))
+    this.maxItems = this.configuredMax
   }
 
   /** Largest batch sent from now on (lowered when the instance cut a batch short). */
@@ -80,7 +83,10 @@ export class WriteBatcher implements RecordWriter {
       const size = Math.min(this.maxItems, Math.ceil(this.queue.length / (lanes - this.inFlight)))
       const items = this.queue.splice(0, size)
       this.inFlight++
-      this.send(items).finally(() => {
+      this.send(items).catch((err: unknown) => {
+        // Never leave a caller waiting: settling an item twice is a no-op.
+        for (const item of items) item.reject(err)
+      }).finally(() => {
         this.inFlight--
         if (this.queue.length > 0) this.schedule()
       })
@@ -99,6 +105,7 @@ export class WriteBatcher implements RecordWriter {
     } catch (err) {
       if (isQssError(err) && BATCH_REFUSED.has(err.code)) {
         // Refused before any item ran (no Batch API role, endpoint off): write one by one.
+        this.batchRefused = true
         this.maxItems = 1
         this.queue.unshift(...items)
         return
@@ -114,11 +121,19 @@ export class WriteBatcher implements RecordWriter {
       else if (answer.status >= 200 && answer.status < 300) item.resolve(answer.record ?? {})
       else item.reject(failure(answer.status, { message: answer.error ?? 'no error message' }, operation(item.request)))
     })
-    if (unserviced.length === 0) return
+    if (unserviced.length === 0) {
+      this.growBack()
+      return
+    }
     // The instance ran out of batch time: later batches carry no more than it got through,
     // and what it did not reach (it ran none of it) goes first in the queue.
     this.maxItems = Math.max(1, items.length - unserviced.length)
     this.queue.unshift(...unserviced)
+  }
+
+  // A slow spell shrank the batches: each write that went through whole grows them by one.
+  private growBack () {
+    if (!this.batchRefused && this.maxItems < this.configuredMax) this.maxItems++
   }
 
   private async sendOne (item: PendingWrite) {
@@ -128,6 +143,7 @@ export class WriteBatcher implements RecordWriter {
         ? await this.options.client.create(request.table, request.body)
         : await this.options.client.update(request.table, request.sysId as string, request.body)
       item.resolve(record)
+      this.growBack()
     } catch (err) {
       item.reject(err)
     }

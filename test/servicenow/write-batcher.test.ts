@@ -49,6 +49,9 @@ test('a refused item fails alone, with the code its status has as a single call'
   t.ok(isQssError(reason) && reason.code === 'QSS_SERVICENOW_FORBIDDEN', 'mapped like a 403 to a single create')
   t.match(String(reason.message), /create u_poam_table: HTTP 403/)
   t.equal(sim.table(TABLE).length, 4, 'the others were written')
+
+  sim.setFaults({ next: [{ status: 403, method: 'POST', table: TABLE }] })
+  await t.rejects(writer.create(TABLE, payload(9)), { code: 'QSS_SERVICENOW_FORBIDDEN' }, 'a lone write fails the same way')
 })
 
 test('items past the instance\'s batch time limit are sent again, and later batches are no larger than it got through', async (t) => {
@@ -57,7 +60,12 @@ test('items past the instance\'s batch time limit are sent again, and later batc
   const created = await Promise.all(range(10).map(async (i) => await writer.create(TABLE, payload(i))))
   t.equal(created.length, 10)
   t.same(sim.table(TABLE).map((r) => r.u_correlation_id).sort(), range(10).map((i) => `qss-w-${i}`).sort(), 'each record written exactly once')
-  t.ok(writer.batchSize < 10 && writer.batchSize >= 1, `batch size lowered to what the instance serviced (${writer.batchSize})`)
+  const lowered = writer.batchSize
+  t.ok(lowered < 10 && lowered >= 1, `batch size lowered to what the instance serviced (${lowered})`)
+
+  sim.setFaults({ latencyMs: 0 })
+  for (let round = 0; round < 3; round++) await Promise.all(range(10).map(async (i) => await writer.create(TABLE, payload(100 + round * 10 + i))))
+  t.ok(writer.batchSize > lowered, `batches grow back once the instance keeps up (${lowered} -> ${writer.batchSize})`)
 })
 
 test('an instance refusing the Batch API gets one Table API call per write', async (t) => {
@@ -70,6 +78,9 @@ test('an instance refusing the Batch API gets one Table API call per write', asy
   t.equal(calls(sim, 'POST batch'), 1, 'the Batch API is tried once')
   t.equal(calls(sim, `POST ${TABLE}`), 6)
   t.equal(writer.batchSize, 1)
+  await Promise.all(range(6).map(async (i) => await writer.create(TABLE, payload(10 + i))))
+  t.equal(writer.batchSize, 1, 'and it is not tried again')
+  t.equal(calls(sim, 'POST batch'), 1)
 })
 
 test('a batch call that fails as a whole fails its creates without resending them (their outcome is unknown)', async (t) => {
