@@ -20,7 +20,9 @@ import { QssError } from '../errors.js'
  * - characters XML 1.0 forbids are stripped first and counted, since some subscriptions
  *   carry them in free text;
  * - a body that does not end with its root's closing tag (a connection cut mid-page) is
- *   an error, never a silently shorter page.
+ *   an error, never a silently shorter page;
+ * - every closing tag must match the element it closes: the parser itself would close the
+ *   current element whatever the name, and a corrupted page would be read as a wrong one.
  */
 
 export interface XmlLocation {
@@ -102,6 +104,28 @@ function closesRoot (input: string, root: string): boolean {
   return new RegExp(`</${root}\\s*>$`).test(tail) || new RegExp(`<${root}[^>]*/>$`).test(tail)
 }
 
+// Comments, CDATA and processing instructions are skipped whole; a tag's quoted attribute
+// values may hold '>' (XML allows it unescaped).
+const MARKUP = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<(\/?)([A-Za-z_:][\w:.-]*)(?:\s+[^\s=>/]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*(\/?)>/g
+
+/** The first closing tag that does not close the open element, or an element left open. */
+export function unbalancedTag (input: string): string | undefined {
+  const open: string[] = []
+  MARKUP.lastIndex = 0
+  for (let m = MARKUP.exec(input); m !== null; m = MARKUP.exec(input)) {
+    const name = m[2]
+    if (name === undefined || m[3] === '/') continue
+    if (m[1] !== '/') {
+      open.push(name)
+      continue
+    }
+    const expected = open.pop()
+    if (expected !== name) return expected === undefined ? `</${name}> closes nothing` : `</${name}> where </${expected}> was expected`
+  }
+  const left = open.pop()
+  return left === undefined ? undefined : `<${left}> is never closed`
+}
+
 function xmlError (where: XmlLocation, reason: string): QssError {
   return new QssError('QSS_QUALYS_XML', `Qualys returned malformed XML from ${where.endpoint} (page ${where.page}): ${reason}`, {
     statusCode: 502,
@@ -123,6 +147,8 @@ export function parseQualysXml (input: string, where: XmlLocation): ParsedXml {
   if (roots.length !== 1) throw xmlError(where, roots.length === 0 ? 'no root element (empty or not XML)' : `several root elements (${roots.slice(0, 3).join(', ')})`)
   const root = roots[0] as string
   if (!closesRoot(clean, root)) throw xmlError(where, `body ends before </${root}> (truncated)`)
+  const unbalanced = unbalancedTag(clean)
+  if (unbalanced !== undefined) throw xmlError(where, unbalanced)
   const value = doc[root]
   const body = typeof value === 'object' && value !== null ? value as XmlNode : {}
   return { root, body, invalidCharsStripped: stripped }

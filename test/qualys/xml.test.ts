@@ -12,6 +12,17 @@ test('malformed bodies give QSS_QUALYS_XML naming endpoint and page, never an em
   }
 })
 
+test('a closing tag that does not match the element it closes is malformed XML, wherever it is', async (t) => {
+  const cases: Array<[string, RegExp]> = [
+    ['<A><B>1</C></A>', /<\/C> where <\/B> was expected/],
+    ['<A><HOST><ID>1</ID></HOST><HOST><ID>2</HOST></A>', /<\/HOST> where <\/ID> was expected/],
+    ['<A><B>1</B></X></A>', /<\/X> where <\/A> was expected/]
+  ]
+  for (const [body, reason] of cases) t.throws(() => parseQualysXml(body, where), { code: 'QSS_QUALYS_XML', message: reason }, body)
+  const tricky = '<?xml version="1.0"?><A><!-- </B> --><B t="x>y" u=\'</C>\'><![CDATA[</D> <E>]]></B><F/><G a="1"/></A>'
+  t.same(parseQualysXml(tricky, where).body.B, { '#text': '</D> <E>', '@t': 'x>y', '@u': '</C>' }, 'comments, CDATA, quoted > and self-closing tags are not tags to balance')
+})
+
 test('DOCTYPE with internal entities is dropped, never expanded', async (t) => {
   const body = '<?xml version="1.0"?><!DOCTYPE R [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><R><V>&b;</V></R>'
   const parsed = parseQualysXml(body, where)
