@@ -1,7 +1,8 @@
 import { isQssError } from '../errors.js'
 import type { Risk } from '../findings/model.js'
-import type { BatchRequest, ServiceNowClient } from './client.js'
+import type { ServiceNowClient } from './client.js'
 import { chunk, MAX_IN_VALUES, q } from './query.js'
+import { WriteBatcher, type RecordWriter } from './write-batcher.js'
 
 /**
  * CI tags in `cmdb_key_value` (one row per CI and key, as cloud discovery and tag
@@ -33,8 +34,6 @@ export interface CiTagger {
 }
 
 const SYS_ID = /^[0-9a-f]{32}$/
-/** Tag writes per Batch API call: small enough to finish well inside the instance's 30 s batch cut. */
-const BATCH_SIZE = 50
 
 function desiredValues (tags: DesiredTags): Record<string, string | undefined> {
   const policies = [...new Set(tags.failedPolicies)].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
@@ -44,8 +43,18 @@ function desiredValues (tags: DesiredTags): Record<string, string | undefined> {
   }
 }
 
-export function createCiTagger (options: { client: ServiceNowClient }): CiTagger {
+export interface CiTaggerOptions {
+  client: ServiceNowClient
+  /**
+   * How tag rows are written. Tag rows are small and many (two per CI), so by default they
+   * share Batch API calls of up to 50 over four lanes.
+   */
+  writer?: RecordWriter
+}
+
+export function createCiTagger (options: CiTaggerOptions): CiTagger {
   const { client } = options
+  const writer = options.writer ?? new WriteBatcher({ client, maxItems: 50, lanes: 4 })
 
   async function existing (ciIds: string[]): Promise<Map<string, Array<Record<string, string>>>> {
     const byCiKey = new Map<string, Array<Record<string, string>>>()
@@ -72,41 +81,36 @@ export function createCiTagger (options: { client: ServiceNowClient }): CiTagger
       if (ciIds.length === 0) return result
       const current = await existing(ciIds)
 
-      const writes: Array<{ ciSysId: string, key: string, kind: 'created' | 'updated' | 'deleted', request: BatchRequest }> = []
+      type Kind = 'created' | 'updated' | 'deleted'
+      const writes: Array<{ ciSysId: string, key: string, kind: Kind, write: () => Promise<unknown> }> = []
       for (const ciSysId of ciIds) {
         for (const [key, value] of Object.entries(desiredValues(desired.get(ciSysId) as DesiredTags))) {
           const rows = current.get(`${ciSysId}|${key}`) ?? []
           const [first, ...extra] = rows
           const stale = value === undefined ? rows : extra
-          for (const row of stale) writes.push({ ciSysId, key, kind: 'deleted', request: { method: 'DELETE', table: TAG_TABLE, sysId: row.sys_id ?? '' } })
+          for (const row of stale) writes.push({ ciSysId, key, kind: 'deleted', write: async () => await writer.remove(TAG_TABLE, row.sys_id ?? '') })
           if (value === undefined) continue
           if (first === undefined) {
-            writes.push({ ciSysId, key, kind: 'created', request: { method: 'POST', table: TAG_TABLE, body: { configuration_item: ciSysId, key, value } } })
+            writes.push({ ciSysId, key, kind: 'created', write: async () => await writer.create(TAG_TABLE, { configuration_item: ciSysId, key, value }) })
           } else if (first.value === value) {
             result.unchanged++
           } else {
-            writes.push({ ciSysId, key, kind: 'updated', request: { method: 'PATCH', table: TAG_TABLE, sysId: first.sys_id ?? '', body: { value } } })
+            writes.push({ ciSysId, key, kind: 'updated', write: async () => await writer.update(TAG_TABLE, first.sys_id ?? '', { value }) })
           }
         }
       }
-      // Tag rows are small and many (two per CI): they go in Batch API calls, one round
-      // trip per BATCH_SIZE writes. A failed item is recorded and the rest still apply;
-      // the next sync retries it, since tags are diffed.
-      const batches = chunk(writes, BATCH_SIZE)
-      const settled = await Promise.allSettled(batches.map(async (part) => await client.batch(part.map((w) => w.request))))
-      settled.forEach((outcome, b) => {
-        const part = batches[b] ?? []
-        part.forEach((w, i) => {
-          if (outcome.status === 'rejected') {
-            const err = outcome.reason as Error
-            result.errors.push({ ciSysId: w.ciSysId, key: w.key, code: isQssError(err) ? err.code : 'QSS_SERVICENOW_UNAVAILABLE', message: err.message })
-            return
-          }
-          const answer = outcome.value[i]
-          if (answer !== undefined && answer.status >= 200 && answer.status < 300) result[w.kind]++
-          else if (answer?.status === 404 && w.kind === 'deleted') result.deleted++
-          else result.errors.push({ ciSysId: w.ciSysId, key: w.key, code: answer?.status === 0 ? 'QSS_SERVICENOW_UNAVAILABLE' : 'QSS_SERVICENOW_BAD_REQUEST', message: `${w.kind}: HTTP ${answer?.status ?? 0} ${answer?.error ?? ''}`.trim() })
-        })
+      // Issued together, so the writer batches them. A failed write is recorded and the
+      // rest still apply; the next sync retries it, since tags are diffed. A row already
+      // deleted by someone else counts as deleted.
+      const settled = await Promise.allSettled(writes.map(async (w) => await w.write()))
+      settled.forEach((outcome, i) => {
+        const w = writes[i] as typeof writes[number]
+        if (outcome.status === 'fulfilled') {
+          result[w.kind]++
+          return
+        }
+        const err = outcome.reason as Error
+        result.errors.push({ ciSysId: w.ciSysId, key: w.key, code: isQssError(err) ? err.code : 'QSS_SERVICENOW_UNAVAILABLE', message: `${w.kind}: ${err.message}` })
       })
       return result
     }

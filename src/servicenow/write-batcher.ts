@@ -1,10 +1,10 @@
 import { isQssError } from '../errors.js'
-import type { BatchAnswer, BatchRequest, ServiceNowClient } from './client.js'
+import type { BatchAnswer, BatchRequest, ClientLog, ServiceNowClient } from './client.js'
 import { failure, type ServiceNowRecord } from './responses.js'
 
 /**
- * Record writes that arrive together leave together: single creates and updates are
- * queued and sent as Batch API calls of up to `maxItems`, with no more calls in flight
+ * Record writes that arrive together leave together: single creates, updates and deletes
+ * are queued and sent as Batch API calls of up to `maxItems`, with no more calls in flight
  * than the client has lanes. Each item still costs the instance its own time (items run
  * one after another), so this saves round trips and their per-call overhead, never
  * server time; the throughput bound stays `writes x item time / lanes`.
@@ -18,19 +18,29 @@ import { failure, type ServiceNowRecord } from './responses.js'
 export interface RecordWriter {
   create (table: string, payload: Readonly<Record<string, string>>): Promise<ServiceNowRecord>
   update (table: string, sysId: string, changed: Readonly<Record<string, string>>): Promise<ServiceNowRecord>
+  /** false when the record was already gone. */
+  remove (table: string, sysId: string): Promise<boolean>
 }
 
 export interface WriteBatcherOptions {
-  client: Pick<ServiceNowClient, 'batch' | 'create' | 'update'>
+  client: Pick<ServiceNowClient, 'batch' | 'create' | 'update' | 'remove'>
   /** Most writes in one Batch API call (1: every write is a Table API call of its own). */
   maxItems: number
   /** Calls in flight at once: the client's concurrency (more would only wait in its limiter). */
   lanes: number
+  /** Told when the instance cuts batches short or refuses the Batch API. */
+  log?: ClientLog | undefined
+}
+
+interface WriteOutcome {
+  record: ServiceNowRecord
+  /** A delete that found the record already gone. */
+  gone: boolean
 }
 
 interface PendingWrite {
-  request: BatchRequest & { body: Readonly<Record<string, string>> }
-  resolve: (record: ServiceNowRecord) => void
+  request: BatchRequest
+  resolve: (outcome: WriteOutcome) => void
   reject: (err: unknown) => void
 }
 
@@ -51,15 +61,19 @@ export class WriteBatcher implements RecordWriter {
   get batchSize (): number { return this.maxItems }
 
   async create (table: string, payload: Readonly<Record<string, string>>): Promise<ServiceNowRecord> {
-    return await this.enqueue({ method: 'POST', table, body: payload })
+    return (await this.enqueue({ method: 'POST', table, body: payload })).record
   }
 
   async update (table: string, sysId: string, changed: Readonly<Record<string, string>>): Promise<ServiceNowRecord> {
-    return await this.enqueue({ method: 'PATCH', table, sysId, body: changed })
+    return (await this.enqueue({ method: 'PATCH', table, sysId, body: changed })).record
   }
 
-  private async enqueue (request: PendingWrite['request']): Promise<ServiceNowRecord> {
-    return await new Promise<ServiceNowRecord>((resolve, reject) => {
+  async remove (table: string, sysId: string): Promise<boolean> {
+    return !(await this.enqueue({ method: 'DELETE', table, sysId })).gone
+  }
+
+  private async enqueue (request: BatchRequest): Promise<WriteOutcome> {
+    return await new Promise<WriteOutcome>((resolve, reject) => {
       this.queue.push({ request, resolve, reject })
       this.schedule()
     })
@@ -107,6 +121,7 @@ export class WriteBatcher implements RecordWriter {
         // Refused before any item ran (no Batch API role, endpoint off): write one by one.
         this.batchRefused = true
         this.maxItems = 1
+        this.options.log?.warn({ code: err.code }, 'ServiceNow refused the Batch API: POA&M writes go one Table API call each from now on')
         this.queue.unshift(...items)
         return
       }
@@ -118,7 +133,8 @@ export class WriteBatcher implements RecordWriter {
     items.forEach((item, i) => {
       const answer = answers[i]
       if (answer === undefined || answer.status === 0) unserviced.push(item)
-      else if (answer.status >= 200 && answer.status < 300) item.resolve(answer.record ?? {})
+      else if (answer.status >= 200 && answer.status < 300) item.resolve({ record: answer.record ?? {}, gone: false })
+      else if (answer.status === 404 && item.request.method === 'DELETE') item.resolve({ record: {}, gone: true })
       else item.reject(failure(answer.status, { message: answer.error ?? 'no error message' }, operation(item.request)))
     })
     if (unserviced.length === 0) {
@@ -128,6 +144,7 @@ export class WriteBatcher implements RecordWriter {
     // The instance ran out of batch time: later batches carry no more than it got through,
     // and what it did not reach (it ran none of it) goes first in the queue.
     this.maxItems = Math.max(1, items.length - unserviced.length)
+    this.options.log?.warn({ sent: items.length, unserviced: unserviced.length, batchSize: this.maxItems }, 'ServiceNow stopped a batch at its time limit: the rest is sent again in smaller batches')
     this.queue.unshift(...unserviced)
   }
 
@@ -137,12 +154,11 @@ export class WriteBatcher implements RecordWriter {
   }
 
   private async sendOne (item: PendingWrite) {
-    const { request } = item
+    const { client } = this.options
+    const { method, table, sysId = '', body = {} } = item.request
     try {
-      const record = request.method === 'POST'
-        ? await this.options.client.create(request.table, request.body)
-        : await this.options.client.update(request.table, request.sysId as string, request.body)
-      item.resolve(record)
+      if (method === 'DELETE') item.resolve({ record: {}, gone: !(await client.remove(table, sysId)) })
+      else item.resolve({ record: method === 'POST' ? await client.create(table, body) : await client.update(table, sysId, body), gone: false })
       this.growBack()
     } catch (err) {
       item.reject(err)
@@ -153,12 +169,14 @@ export class WriteBatcher implements RecordWriter {
 /** Answers to the Batch API call itself that mean none of its items ran. */
 const BATCH_REFUSED = new Set(['QSS_SERVICENOW_FORBIDDEN', 'QSS_SERVICENOW_NOT_FOUND', 'QSS_SERVICENOW_BAD_REQUEST'])
 
-const operation = (request: BatchRequest) => `${request.method === 'POST' ? 'create' : 'update'} ${request.table}`
+const VERBS = { POST: 'create', PATCH: 'update', DELETE: 'delete' } as const
+const operation = (request: BatchRequest) => `${VERBS[request.method]} ${request.table}`
 
 /** Straight Table API calls, one per write. */
-export function directWriter (client: Pick<ServiceNowClient, 'create' | 'update'>): RecordWriter {
+export function directWriter (client: Pick<ServiceNowClient, 'create' | 'update' | 'remove'>): RecordWriter {
   return {
     create: async (table, payload) => await client.create(table, payload),
-    update: async (table, sysId, changed) => await client.update(table, sysId, changed)
+    update: async (table, sysId, changed) => await client.update(table, sysId, changed),
+    remove: async (table, sysId) => await client.remove(table, sysId)
   }
 }

@@ -15,7 +15,7 @@ import { parseMatchRules } from '../servicenow/host-identifiers.js'
 import { createPoamRepository } from '../servicenow/poam-repository.js'
 import { chunk, q } from '../servicenow/query.js'
 import { createCiTagger } from '../servicenow/tags.js'
-import { WriteBatcher } from '../servicenow/write-batcher.js'
+import { WriteBatcher, type RecordWriter } from '../servicenow/write-batcher.js'
 import { createConcurrencyLimiter } from '../store/concurrency-limiter.js'
 import type { KvStore } from '../store/kv-store.js'
 import { SyncEngine } from './engine.js'
@@ -70,9 +70,7 @@ function serviceNowAuth (config: Config): ServiceNowAuth {
  * records (`<base>`, `<base>-r1`, ...), so lookups fetch whole families by prefix; in
  * reopen mode one exact IN query per chunk is enough.
  */
-function poamRecords (client: ServiceNowClient, profile: PoamProfile, config: Config): PoamRecordsPort {
-  // Creates and updates issued together (a page's plan) share Batch API calls.
-  const writer = new WriteBatcher({ client, maxItems: config.SERVICENOW_BATCH_SIZE, lanes: config.SERVICENOW_CONCURRENCY })
+function poamRecords (client: ServiceNowClient, writer: RecordWriter, profile: PoamProfile, config: Config): PoamRecordsPort {
   const repo = createPoamRepository({ client, table: profile.table, correlationField: profile.correlationField, writer })
   const fields = targetFields(profile)
   return {
@@ -156,8 +154,10 @@ export function createSyncServices (config: Config, deps: SyncServicesDeps): Syn
       onWait: (e) => waits.listener?.({ target: 'servicenow', ...e })
     })
   }
-  const records = serviceNow === undefined ? undefined : poamRecords(serviceNow, profile, config)
-  const engine = qualys === undefined || serviceNow === undefined || records === undefined
+  // Writes issued together (a page's plan, a run's tags) share Batch API calls.
+  const writer = serviceNow === undefined ? undefined : new WriteBatcher({ client: serviceNow, maxItems: config.SERVICENOW_BATCH_SIZE, lanes: config.SERVICENOW_CONCURRENCY, log })
+  const records = serviceNow === undefined || writer === undefined ? undefined : poamRecords(serviceNow, writer, profile, config)
+  const engine = qualys === undefined || serviceNow === undefined || records === undefined || writer === undefined
     ? undefined
     : new SyncEngine({
       config,
@@ -180,7 +180,7 @@ export function createSyncServices (config: Config, deps: SyncServicesDeps): Syn
         negativeTtlSec: config.CI_CACHE_NEGATIVE_TTL_SEC,
         metrics
       }),
-      tagger: createCiTagger({ client: serviceNow })
+      tagger: createCiTagger({ client: serviceNow, writer })
     })
 
   const jobs = new SyncJobs({

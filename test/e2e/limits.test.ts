@@ -50,3 +50,29 @@ test('without other traffic, a multi-policy ingest sees zero Qualys 409s', async
   t.ok(job.progress.waits.qualysMs > 0, 'it waited for the window instead of calling into a 409')
   t.equal(w.qualys.stats.rejected409, 0, 'the client paced itself from the headers')
 })
+
+test('a ServiceNow that stops batches at its time limit, or refuses the Batch API, still gets every record exactly once', async (t) => {
+  const w = await startWorld({
+    qualys: { hosts: 30, controlsPerPolicy: 6 },
+    // Each batch item costs 15 ms and a batch stops after 60 ms: most batches come back cut short.
+    servicenow: { latencyMs: 15, batchTimeLimitMs: 60 },
+    env: { SERVICENOW_BATCH_SIZE: '20', QUALYS_PAGE_SIZE: '200' }
+  })
+  t.teardown(() => w.close())
+  const job = await w.sync()
+  t.equal(job.status, 'succeeded', JSON.stringify(job.error ?? job.result?.errors?.slice(0, 2)))
+  const failing = w.qualys.world.policies.flatMap((p) => Array.from({ length: p.postureCount }, (_, i) => w.qualys.world.posture(p, i))).filter((p) => p.status === 'Failed')
+  const ids = w.rows('u_poam_table').map((r) => r.u_correlation_id)
+  t.equal(ids.length, failing.length, 'nothing lost')
+  t.equal(new Set(ids).size, failing.length, 'nothing written twice')
+  t.ok((w.sn.stats.calls['POST batch'] ?? 0) > 0, 'writes went in Batch API calls')
+
+  // The same world against an instance that refuses the Batch API: every write as a call of its own.
+  const refused = await startWorld({ qualys: { hosts: 30, controlsPerPolicy: 6 }, env: { QUALYS_PAGE_SIZE: '200' } })
+  t.teardown(() => refused.close())
+  refused.sn.setFaults({ next: [{ status: 403, table: 'batch', times: 100 }] })
+  const second = await refused.sync()
+  t.equal(second.status, 'succeeded', JSON.stringify(second.error ?? second.result?.errors?.slice(0, 2)))
+  t.equal(refused.rows('u_poam_table').length, failing.length, 'every record written one call at a time')
+  t.equal(second.result?.errors.length, 0, 'no record error')
+})

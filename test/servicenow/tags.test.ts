@@ -44,15 +44,14 @@ test('duplicate tag rows collapse; bad CI ids and failed writes are reported, no
     [b, { riskTier: 'Low', failedPolicies: [] }],
     ['x^ORsys_id!=0', { riskTier: 'High', failedPolicies: [] }]
   ])
-  // The writes travel in one Batch API call (a POST): refused, every write in it is reported.
-  sim.setFaults({ next: [{ status: 403, method: 'POST' }] })
+  // ServiceNow refuses the create (an ACL, a business rule): that write is reported, the delete still applies.
+  sim.setFaults({ next: [{ status: 403, method: 'POST', table: TAG_TABLE }] })
   const refused = await tagger.apply(desired)
-  t.match(refused, { created: 0, deleted: 0, unchanged: 1 })
-  t.same(refused.errors.map((e) => [e.ciSysId, e.code]).sort(), [[a, 'QSS_SERVICENOW_FORBIDDEN'], [b, 'QSS_SERVICENOW_FORBIDDEN'], ['x^ORsys_id!=0', 'QSS_QUERY_UNSAFE_VALUE']].sort())
+  t.match(refused, { created: 0, deleted: 1, unchanged: 1 })
+  t.same(refused.errors.map((e) => [e.ciSysId, e.code]).sort(), [[b, 'QSS_SERVICENOW_FORBIDDEN'], ['x^ORsys_id!=0', 'QSS_QUERY_UNSAFE_VALUE']].sort())
 
   const repaired = await tagger.apply(desired)
-  t.match(repaired, { created: 1, deleted: 1, unchanged: 1 })
+  t.match(repaired, { created: 1, deleted: 0, unchanged: 1 })
   t.same(repaired.errors.map((e) => [e.ciSysId, e.code]), [['x^ORsys_id!=0', 'QSS_QUERY_UNSAFE_VALUE']])
-  t.equal(sim.stats.calls['POST batch'] ?? sim.stats.calls.batch ?? 0, 2, 'one Batch API call per apply')
   t.same(sim.table(TAG_TABLE).filter((r) => r.configuration_item === a).map((r) => r.value), ['High'])
 })

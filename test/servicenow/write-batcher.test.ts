@@ -7,6 +7,12 @@ const TABLE = 'u_poam_table'
 const payload = (i: number) => ({ u_correlation_id: `qss-w-${i}`, short_description: `record ${i}` })
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
 
+/** Collects what the batcher tells the operator. */
+function warnings () {
+  const lines: string[] = []
+  return { lines, log: { warn: (_obj: object, msg: string) => { lines.push(msg) }, debug: () => {} } }
+}
+
 test('writes issued together share Batch API calls; every item gets its own record', async (t) => {
   const { sim, client } = await simWithClient(t)
   const writer = new WriteBatcher({ client, maxItems: 20, lanes: 2 })
@@ -56,11 +62,13 @@ test('a refused item fails alone, with the code its status has as a single call'
 
 test('items past the instance\'s batch time limit are sent again, and later batches are no larger than it got through', async (t) => {
   const { sim, client } = await simWithClient(t, { latencyMs: 40, batchTimeLimitMs: 150 })
-  const writer = new WriteBatcher({ client, maxItems: 10, lanes: 1 })
+  const told = warnings()
+  const writer = new WriteBatcher({ client, maxItems: 10, lanes: 1, log: told.log })
   const created = await Promise.all(range(10).map(async (i) => await writer.create(TABLE, payload(i))))
   t.equal(created.length, 10)
   t.same(sim.table(TABLE).map((r) => r.u_correlation_id).sort(), range(10).map((i) => `qss-w-${i}`).sort(), 'each record written exactly once')
   const lowered = writer.batchSize
+  t.match(told.lines[0], /stopped a batch at its time limit/, 'the operator is told')
   t.ok(lowered < 10 && lowered >= 1, `batch size lowered to what the instance serviced (${lowered})`)
 
   sim.setFaults({ latencyMs: 0 })
@@ -70,7 +78,8 @@ test('items past the instance\'s batch time limit are sent again, and later batc
 
 test('an instance refusing the Batch API gets one Table API call per write', async (t) => {
   const { sim, client } = await simWithClient(t)
-  const writer = new WriteBatcher({ client, maxItems: 10, lanes: 1 })
+  const told = warnings()
+  const writer = new WriteBatcher({ client, maxItems: 10, lanes: 1, log: told.log })
   sim.setFaults({ next: [{ status: 403, table: 'batch' }] })
   const created = await Promise.all(range(6).map(async (i) => await writer.create(TABLE, payload(i))))
   t.equal(created.length, 6)
@@ -78,6 +87,7 @@ test('an instance refusing the Batch API gets one Table API call per write', asy
   t.equal(calls(sim, 'POST batch'), 1, 'the Batch API is tried once')
   t.equal(calls(sim, `POST ${TABLE}`), 6)
   t.equal(writer.batchSize, 1)
+  t.match(told.lines, [/refused the Batch API/], 'the operator is told once')
   await Promise.all(range(6).map(async (i) => await writer.create(TABLE, payload(10 + i))))
   t.equal(writer.batchSize, 1, 'and it is not tried again')
   t.equal(calls(sim, 'POST batch'), 1)
