@@ -22,6 +22,7 @@ const { values } = parseArgs({
     'qualys-window-sec': { type: 'string', default: '3600' },
     'qualys-concurrency': { type: 'string', default: '2' },
     'servicenow-rate-limit': { type: 'string' },
+    'servicenow-batch-limit-ms': { type: 'string', default: '30000' },
     help: { type: 'boolean', short: 'h', default: false }
   }
 })
@@ -30,6 +31,9 @@ if (values.help) {
   process.stdout.write(`npm run sim -- [--hosts N] [--policies N] [--controls N] [--fail-rate F] [--seed N] [--no-vm]
   [--qualys-port P] [--servicenow-port P] [--qualys-latency-ms MS] [--servicenow-latency-ms MS]
   [--qualys-rate-limit N] [--qualys-window-sec S] [--qualys-concurrency N] [--servicenow-rate-limit N_PER_HOUR]
+  [--servicenow-batch-limit-ms MS]   Batch API items not started within MS are left unserviced (default 30000)
+
+ServiceNow latency applies to every request and to every item of a Batch API call.
 `)
   process.exit(0)
 }
@@ -58,6 +62,7 @@ const servicenow = await startServiceNowSim({
   port: num('servicenow-port'),
   estate: qualys.world.estate,
   latencyMs: num('servicenow-latency-ms'),
+  batchTimeLimitMs: num('servicenow-batch-limit-ms'),
   ...(values['servicenow-rate-limit'] === undefined ? {} : { rateLimit: { limit: num('servicenow-rate-limit') } })
 })
 
