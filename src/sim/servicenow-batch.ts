@@ -18,9 +18,11 @@ export interface BatchRunOptions {
   fault?: (method: string, table: string) => SimReply | undefined
 }
 
+// Timers may fire a fraction of a millisecond early against performance.now(): sleep again until the deadline has passed.
 const sleepUntil = async (deadline: number) => {
-  const ms = deadline - performance.now()
-  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms))
+  for (let ms = deadline - performance.now(); ms > 0; ms = deadline - performance.now()) {
+    await new Promise((resolve) => setTimeout(resolve, Math.ceil(ms)))
+  }
 }
 
 interface BatchItem {
