@@ -98,3 +98,19 @@ test('5xx messages are hidden, 4xx kept, codes stable', async (t) => {
   t.equal(bad.json().code, 'QSS_REQUEST_INVALID')
   t.match(bad.json().message, /querystring/)
 })
+
+test('a request the schema refuses is told what to fix: the unknown field, or the accepted values', async (t) => {
+  const app = await buildApp(testConfig({ AUTH_DISABLED: true }))
+  t.teardown(() => app.close())
+  const cases: Array<[string, string, unknown, string]> = [
+    ['GET', '/findings?status=bogus', undefined, 'querystring/status must be one of: failed, passed, error'],
+    ['GET', '/findings?limt=5', undefined, 'querystring has an unknown property "limt": see the schema in /docs'],
+    ['POST', '/sync', { sources: ['xx'] }, 'body/sources/0 must be one of: pc, vm'],
+    ['POST', '/sync', { dryrun: true }, 'body has an unknown property "dryrun": see the schema in /docs'],
+    ['POST', '/sync', { policyIds: ['abc'] }, 'body/policyIds/0 must match pattern "^[0-9]{1,12}$"']
+  ]
+  for (const [method, url, payload, message] of cases) {
+    const res = await app.inject({ method: method as 'GET' | 'POST', url, ...(payload === undefined ? {} : { payload: payload as object }) })
+    t.same([res.statusCode, res.json().code, res.json().message], [400, 'QSS_REQUEST_INVALID', message], `${method} ${url} ${JSON.stringify(payload ?? '')}`)
+  }
+})

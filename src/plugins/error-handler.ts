@@ -33,6 +33,32 @@ export function errorBody (statusCode: number, code: string, message: string, de
   return body
 }
 
+interface ValidationIssue { keyword?: string, instancePath?: string, message?: string, params?: Record<string, unknown> }
+
+const shown = (value: unknown) => JSON.stringify(String(value).slice(0, 60))
+
+/**
+ * A schema failure as a sentence that says what to fix: the part of the request, the
+ * field, and for the two mistakes people make most (a misspelt or unsupported field, a
+ * value outside a list) the offending name or the accepted values.
+ */
+function validationMessage (err: FastifyError): string {
+  const where = `${err.validationContext ?? 'request'}`
+  const issues = (err.validation ?? []) as ValidationIssue[]
+  const issue = issues[0]
+  if (issue === undefined) return err.message
+  const path = issue.instancePath ?? ''
+  if (issue.keyword === 'additionalProperties' && issue.params?.additionalProperty !== undefined) {
+    return `${where}${path} has an unknown property ${shown(issue.params.additionalProperty)}: see the schema in /docs`
+  }
+  // A list of literals fails as one `const` error per literal (then `anyOf`): name them all.
+  const allowed = issue.keyword === 'enum' && Array.isArray(issue.params?.allowedValues)
+    ? issue.params.allowedValues
+    : issues.filter((i) => i.keyword === 'const' && (i.instancePath ?? '') === path).map((i) => i.params?.allowedValue)
+  if (allowed.length > 0) return `${where}${path} must be one of: ${allowed.map(String).join(', ')}`
+  return `${where}${path} ${issue.message ?? err.message}`
+}
+
 /**
  * One error handler for the whole app. Client errors keep their message (it tells the
  * caller what to fix); 5xx messages are logged and replaced, since they may carry
@@ -52,7 +78,7 @@ async function errorHandler (app: FastifyInstance) {
     } else if (err.validation !== undefined) {
       status = 400
       code = 'QSS_REQUEST_INVALID'
-      message = `${err.validationContext ?? 'request'}${message.startsWith('/') ? '' : ' '}${message.replace(/^(body|querystring|params|headers)\s?/, '')}`
+      message = validationMessage(err)
     } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       code = 'QSS_REQUEST_MEDIA_TYPE'
     } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
