@@ -102,3 +102,17 @@ test('a batch call that fails as a whole fails its creates without resending the
   t.equal(calls(sim, 'POST batch'), 1, 'not retried: a create sent twice could duplicate')
   t.equal(calls(sim, `POST ${TABLE}`), 0)
 })
+
+test('deletes are batched too; a record already gone answers false, as a single delete would', async (t) => {
+  const { sim, client } = await simWithClient(t)
+  const writer = new WriteBatcher({ client, maxItems: 10, lanes: 1 })
+  const rows = await Promise.all(range(3).map(async (i) => await writer.create(TABLE, payload(i))))
+  await client.remove(TABLE, rows[0]?.sys_id as string)
+  sim.resetStats()
+  const removed = await Promise.all(rows.map(async (r) => await writer.remove(TABLE, r.sys_id as string)))
+  t.same(removed, [false, true, true])
+  t.equal(sim.stats.batchItems[`DELETE ${TABLE}`], 3, 'in one Batch API call')
+  t.equal(calls(sim, 'POST batch'), 1)
+  t.equal(sim.table(TABLE).length, 0)
+  t.equal(await writer.remove(TABLE, rows[1]?.sys_id as string), false, 'a lone delete of a missing record: false too')
+})
